@@ -1,0 +1,273 @@
+"""The asynchronous Hugging Face client, twin of `HFClient` in `_client.py`.
+
+Same plan, same core; only sending (`await`) and sleeping (`asyncio.sleep`)
+differ. One `httpx.AsyncClient` is kept per event loop, since connections
+cannot move between loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from langchain_hfapi._client_core import (
+    ClientCore,
+    ClientSettings,
+    attribution,
+    check_response,
+    decode_json,
+    encode_body,
+    has_content,
+    parse_event,
+    raise_not_event_stream,
+    transport_errors,
+    with_context,
+)
+from langchain_hfapi._failover import Attempt, Candidate
+from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
+from langchain_hfapi._routing import Target, build_candidates
+from langchain_hfapi._sse import SSEDecoder
+from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
+
+__all__ = ["AsyncChatStream", "AsyncHFClient"]
+
+
+class AsyncChatStream:
+    """Async twin of `ChatStream`: attribution first, then decoded events.
+
+    Attributes:
+        metadata: The provider attribution for `response_metadata`.
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        events: AsyncGenerator[dict[str, Any], None],
+        buffered: list[dict[str, Any]],
+        metadata: dict[str, Any],
+        cand: Candidate,
+    ) -> None:
+        self.metadata = metadata
+        self._response = response
+        self._events = events
+        self._buffered = buffered
+        self._cand = cand
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        try:
+            for event in self._buffered:
+                yield event
+            self._buffered = []
+            try:
+                async for event in self._events:
+                    yield event
+            except HuggingFaceAPIError as err:
+                raise with_context(err, self._cand, self._response.headers) from err
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Closes the response and returns the connection to the pool."""
+        await self._events.aclose()
+        await self._response.aclose()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncHFClient(ClientCore):
+    """Async twin of `HFClient`.
+
+    Args:
+        settings: Connection settings.
+        http_client: An `httpx.AsyncClient` to use instead of private ones.
+    """
+
+    def __init__(
+        self, settings: ClientSettings, http_client: httpx.AsyncClient | None = None
+    ) -> None:
+        super().__init__(settings)
+        self._given = http_client
+        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The httpx client of the running event loop, created on first use."""
+        if self._given is not None:
+            return self._given
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            for old in [lp for lp in self._clients if lp.is_closed()]:
+                del self._clients[old]
+            client = httpx.AsyncClient(timeout=self.settings.timeout, follow_redirects=False)
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Closes the private httpx client of the running loop."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    async def fetch_mapping(self, repo_id: str) -> list[ProviderMapping]:
+        """Async twin of `HFClient.fetch_mapping`."""
+        key = cache_key(self.settings.hub_url, self.token(), repo_id)
+        return await self.mappings.afetch(key, lambda: self._load_mapping(repo_id))
+
+    async def _load_mapping(self, repo_id: str) -> list[ProviderMapping]:
+        url, params = self.mapping_request(repo_id)
+        with transport_errors():
+            response = await self.http.get(
+                url, params=params, headers=self.headers(hub=True)
+            )
+        try:
+            check_response(response, response.content)
+            return parse_mapping(decode_json(response, response.content))
+        except HuggingFaceAPIError as err:
+            raise err.with_context(model=repo_id, provider="hub") from None
+
+    async def candidates(self, target: Target) -> list[Candidate]:
+        """Async twin of `HFClient.candidates`."""
+        mapping = (
+            await self.fetch_mapping(target.repo_id) if target.needs_mapping else None
+        )
+        return build_candidates(target, self.settings.router_url, mapping)
+
+    async def get_json(self, url: str) -> Any:
+        """Async twin of `HFClient.get_json`."""
+        with transport_errors():
+            response = await self.http.get(url, headers=self.headers(hub=True))
+        check_response(response, response.content)
+        return decode_json(response, response.content)
+
+    async def complete(
+        self, target: Target, payload: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Async twin of `HFClient.complete`."""
+        plan = self.plan(await self.candidates(target))
+        attempt = plan.first()
+        while True:
+            cand = attempt.candidate
+            if attempt.delay:
+                await asyncio.sleep(attempt.delay)
+            headers: httpx.Headers | None = None
+            try:
+                with transport_errors():
+                    response = await self.http.post(
+                        cand.url,
+                        content=encode_body(cand.wire_model, payload),
+                        headers=self.headers(),
+                    )
+                headers = response.headers
+                check_response(response, response.content)
+                body = decode_json(response, response.content)
+            except HuggingFaceAPIError as err:
+                attempt = plan.next_after(attempt, with_context(err, cand, headers))
+                continue
+            plan.succeeded(attempt)
+            return body, attribution(cand, response.headers, plan)
+
+    async def open_stream(
+        self, target: Target, payload: Mapping[str, Any]
+    ) -> AsyncChatStream:
+        """Async twin of `HFClient.open_stream`."""
+        plan = self.plan(await self.candidates(target))
+        attempt = plan.first()
+        while True:
+            if attempt.delay:
+                await asyncio.sleep(attempt.delay)
+            try:
+                stream = await self._prime_within_deadline(attempt, payload)
+            except HuggingFaceAPIError as err:
+                attempt = plan.next_after(attempt, err)
+                continue
+            plan.succeeded(attempt)
+            stream.metadata.update(
+                attribution(attempt.candidate, stream._response.headers, plan)
+            )
+            return stream
+
+    async def _prime_within_deadline(
+        self, attempt: Attempt, payload: Mapping[str, Any]
+    ) -> AsyncChatStream:
+        limit = self.settings.first_token_timeout
+        if limit is None:
+            return await self._prime(attempt, payload)
+        try:
+            return await asyncio.wait_for(self._prime(attempt, payload), limit)
+        except asyncio.TimeoutError:
+            err = APITimeoutError(f"no first token within {limit} s")
+            raise with_context(err, attempt.candidate) from None
+
+    async def _prime(
+        self, attempt: Attempt, payload: Mapping[str, Any]
+    ) -> AsyncChatStream:
+        """Sends the request and reads events until the first token."""
+        cand = attempt.candidate
+        request = self.http.build_request(
+            "POST",
+            cand.url,
+            content=encode_body(cand.wire_model, payload),
+            headers=self.headers(stream=True),
+        )
+        with transport_errors():
+            response = await self.http.send(request, stream=True)
+        events = self._events(response)
+        try:
+            if response.status_code >= 400 or "event-stream" not in response.headers.get(
+                "content-type", ""
+            ):
+                with transport_errors():
+                    body = await response.aread()
+                check_response(response, body)
+                raise_not_event_stream(response, body)
+            buffered: list[dict[str, Any]] = []
+            async for event in events:
+                buffered.append(event)
+                if has_content(event):
+                    break
+            return AsyncChatStream(response, events, buffered, {}, cand)
+        except HuggingFaceAPIError as err:
+            await events.aclose()
+            await response.aclose()
+            raise with_context(err, cand, response.headers) from err
+        except BaseException:
+            await events.aclose()
+            await response.aclose()
+            raise
+
+    @staticmethod
+    async def _events(response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
+        """Decodes the response body into stream events until `[DONE]` or EOF."""
+        decoder = SSEDecoder()
+        with transport_errors():
+            async for chunk in response.aiter_bytes():
+                for data in decoder.feed(chunk):
+                    event = parse_event(data)
+                    if event is None:
+                        return
+                    yield event
+        for data in decoder.finish():
+            event = parse_event(data)
+            if event is None:
+                return
+            yield event
+
+    async def __aenter__(self) -> AsyncHFClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,297 @@
+"""The synchronous Hugging Face client: mapping lookups and chat with failover.
+
+`AsyncHFClient` in `_async_client.py` is its twin; both follow the same
+`FailoverPlan` and differ only in how they send and sleep.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Generator, Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from langchain_hfapi._client_core import (
+    ClientCore,
+    ClientSettings,
+    attribution,
+    check_response,
+    decode_json,
+    encode_body,
+    has_content,
+    parse_event,
+    raise_not_event_stream,
+    transport_errors,
+    with_context,
+)
+from langchain_hfapi._failover import Attempt, Candidate
+from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
+from langchain_hfapi._routing import Target, build_candidates
+from langchain_hfapi._sse import SSEDecoder
+from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
+
+__all__ = ["ChatStream", "HFClient"]
+
+
+class ChatStream:
+    """An open chat stream: attribution first, then decoded events.
+
+    Created by `HFClient.open_stream` once a provider produced its first token.
+    Errors after that are raised as they are, never retried elsewhere, so
+    nothing the user already saw is repeated. Closes the response when
+    exhausted, on `close()`, or when leaving a `with` block.
+
+    Attributes:
+        metadata: The provider attribution for `response_metadata`.
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        events: Generator[dict[str, Any], None, None],
+        buffered: list[dict[str, Any]],
+        metadata: dict[str, Any],
+        cand: Candidate,
+    ) -> None:
+        self.metadata = metadata
+        self._response = response
+        self._events = events
+        self._buffered = buffered
+        self._cand = cand
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._buffered
+            self._buffered = []
+            try:
+                yield from self._events
+            except HuggingFaceAPIError as err:
+                raise with_context(err, self._cand, self._response.headers) from err
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Closes the response and returns the connection to the pool."""
+        self._events.close()
+        self._response.close()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class HFClient(ClientCore):
+    """Sends chat requests through the router with mapping, retries and failover.
+
+    Args:
+        settings: Connection settings.
+        http_client: An `httpx.Client` to use instead of a private one.
+
+    Example:
+        >>> from pydantic import SecretStr
+        >>> client = HFClient(ClientSettings(api_key=SecretStr("hf_...")))
+    """
+
+    def __init__(
+        self, settings: ClientSettings, http_client: httpx.Client | None = None
+    ) -> None:
+        super().__init__(settings)
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._lock = threading.Lock()
+
+    @property
+    def http(self) -> httpx.Client:
+        """The httpx client, created on first use (no work at construction)."""
+        if self._http is None:
+            with self._lock:
+                if self._http is None:
+                    self._http = httpx.Client(
+                        timeout=self.settings.timeout, follow_redirects=False
+                    )
+        return self._http
+
+    def close(self) -> None:
+        """Closes the private httpx client, if one was created."""
+        if self._owns_http and self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def fetch_mapping(self, repo_id: str) -> list[ProviderMapping]:
+        """Fetches a model's provider mapping from the Hub, through the cache.
+
+        Args:
+            repo_id: The Hub repo id.
+
+        Returns:
+            The mapping entries in the user's preference order.
+
+        Raises:
+            ModelNotSupportedError: If the Hub does not know the model.
+            HuggingFaceAPIError: If the Hub fails and nothing is cached.
+        """
+        key = cache_key(self.settings.hub_url, self.token(), repo_id)
+        return self.mappings.fetch(key, lambda: self._load_mapping(repo_id))
+
+    def _load_mapping(self, repo_id: str) -> list[ProviderMapping]:
+        url, params = self.mapping_request(repo_id)
+        with transport_errors():
+            response = self.http.get(url, params=params, headers=self.headers(hub=True))
+        try:
+            check_response(response, response.content)
+            return parse_mapping(decode_json(response, response.content))
+        except HuggingFaceAPIError as err:
+            raise err.with_context(model=repo_id, provider="hub") from None
+
+    def candidates(self, target: Target) -> list[Candidate]:
+        """Lists where a request for `target` may go, fetching the mapping if needed."""
+        mapping = self.fetch_mapping(target.repo_id) if target.needs_mapping else None
+        return build_candidates(target, self.settings.router_url, mapping)
+
+    def get_json(self, url: str) -> Any:
+        """Sends an authenticated GET and decodes the JSON answer."""
+        with transport_errors():
+            response = self.http.get(url, headers=self.headers(hub=True))
+        check_response(response, response.content)
+        return decode_json(response, response.content)
+
+    def complete(
+        self, target: Target, payload: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Sends a chat request and returns the whole answer.
+
+        Args:
+            target: The resolved model and provider choice.
+            payload: The request without `model`.
+
+        Returns:
+            (answer, attribution): the decoded completion and its metadata.
+
+        Raises:
+            HuggingFaceAPIError: The typed error once failover gave up.
+        """
+        plan = self.plan(self.candidates(target))
+        attempt = plan.first()
+        while True:
+            cand = attempt.candidate
+            if attempt.delay:
+                time.sleep(attempt.delay)
+            headers: httpx.Headers | None = None
+            try:
+                with transport_errors():
+                    response = self.http.post(
+                        cand.url,
+                        content=encode_body(cand.wire_model, payload),
+                        headers=self.headers(),
+                    )
+                headers = response.headers
+                check_response(response, response.content)
+                body = decode_json(response, response.content)
+            except HuggingFaceAPIError as err:
+                attempt = plan.next_after(attempt, with_context(err, cand, headers))
+                continue
+            plan.succeeded(attempt)
+            return body, attribution(cand, response.headers, plan)
+
+    def open_stream(self, target: Target, payload: Mapping[str, Any]) -> ChatStream:
+        """Opens a stream on the first provider that produces a token.
+
+        Failover (retries, then the next provider) happens only until the first
+        answer text, reasoning or tool-call fragment arrives.
+
+        Args:
+            target: The resolved model and provider choice.
+            payload: The request without `model` (with `"stream": True`).
+
+        Returns:
+            The open `ChatStream`.
+
+        Raises:
+            HuggingFaceAPIError: The typed error once failover gave up.
+        """
+        plan = self.plan(self.candidates(target))
+        attempt = plan.first()
+        while True:
+            if attempt.delay:
+                time.sleep(attempt.delay)
+            try:
+                stream = self._prime(attempt, payload)
+            except HuggingFaceAPIError as err:
+                attempt = plan.next_after(attempt, err)
+                continue
+            plan.succeeded(attempt)
+            stream.metadata.update(attribution(attempt.candidate, stream._response.headers, plan))
+            return stream
+
+    def _prime(self, attempt: Attempt, payload: Mapping[str, Any]) -> ChatStream:
+        """Sends the request and reads events until the first token."""
+        cand = attempt.candidate
+        request = self.http.build_request(
+            "POST",
+            cand.url,
+            content=encode_body(cand.wire_model, payload),
+            headers=self.headers(stream=True),
+        )
+        with transport_errors():
+            response = self.http.send(request, stream=True)
+        deadline = self._deadline()
+        try:
+            if response.status_code >= 400 or "event-stream" not in response.headers.get(
+                "content-type", ""
+            ):
+                with transport_errors():
+                    body = response.read()
+                check_response(response, body)
+                raise_not_event_stream(response, body)
+            events = self._events(response)
+            buffered: list[dict[str, Any]] = []
+            for event in events:
+                buffered.append(event)
+                if has_content(event):
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    raise APITimeoutError("no first token before first_token_timeout")
+            return ChatStream(response, events, buffered, {}, cand)
+        except HuggingFaceAPIError as err:
+            response.close()
+            raise with_context(err, cand, response.headers) from err
+        except BaseException:
+            response.close()
+            raise
+
+    def _deadline(self) -> float | None:
+        limit = self.settings.first_token_timeout
+        return None if limit is None else time.monotonic() + limit
+
+    @staticmethod
+    def _events(response: httpx.Response) -> Generator[dict[str, Any], None, None]:
+        """Decodes the response body into stream events until `[DONE]` or EOF."""
+        decoder = SSEDecoder()
+        with transport_errors():
+            for chunk in response.iter_bytes():
+                for data in decoder.feed(chunk):
+                    event = parse_event(data)
+                    if event is None:
+                        return
+                    yield event
+        for data in decoder.finish():
+            event = parse_event(data)
+            if event is None:
+                return
+            yield event
+
+    def __enter__(self) -> HFClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

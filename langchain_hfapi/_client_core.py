@@ -1,0 +1,303 @@
+"""What the sync and async clients share, none of it I/O.
+
+Settings, request headers and bodies, the one boundary where httpx exceptions
+become package errors, response checks, stream-event parsing and the
+attribution put on every answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from langchain_hfapi._auth import MISSING_TOKEN_HELP
+from langchain_hfapi._error_bodies import error_from_event, error_from_response, excerpt
+from langchain_hfapi._failover import Candidate, FailoverPlan
+from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES, ProviderHealth
+from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL, MappingCache
+from langchain_hfapi._version import __version__
+from langchain_hfapi.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    HuggingFaceAPIError,
+    MalformedResponseError,
+    MissingAuthError,
+)
+
+__all__ = [
+    "DEFAULT_HUB_URL",
+    "DEFAULT_ROUTER_URL",
+    "ClientCore",
+    "ClientSettings",
+    "has_content",
+    "parse_event",
+    "transport_errors",
+]
+
+DEFAULT_ROUTER_URL = "https://router.huggingface.co"
+DEFAULT_HUB_URL = "https://huggingface.co"
+DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)  # whole-request bound
+USER_AGENT = f"langchain-hfapi/{__version__}"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Connection settings of one client (the "provider" side of the package).
+
+    Attributes:
+        api_key: The Hugging Face token; optional only with `base_url`.
+        router_url: Base URL of the Inference Providers router.
+        hub_url: Base URL of the Hub (provider mappings).
+        base_url: An OpenAI-compatible server replacing the router.
+        bill_to: Organization billed, sent as `X-HF-Bill-To`.
+        default_headers: Extra headers on every request.
+        timeout: Bound of each request (seconds or `httpx.Timeout`).
+        max_retries: Retries of one provider before the next is tried.
+        first_token_timeout: Seconds a stream may take to produce its first
+            token (or a whole answer its headers) before the next provider.
+        mapping_ttl: Seconds a fetched provider mapping stays fresh.
+        provider_cooldown: Seconds a failing provider is skipped.
+        provider_failures: Consecutive failures that start a cooldown.
+        token_required: Whether router calls need a token (catalog lookups
+            work without one).
+    """
+
+    api_key: SecretStr | None = None
+    router_url: str = DEFAULT_ROUTER_URL
+    hub_url: str = DEFAULT_HUB_URL
+    base_url: str | None = None
+    bill_to: str | None = None
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | httpx.Timeout | None = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    max_retries: int = 2
+    first_token_timeout: float | None = None
+    mapping_ttl: float = DEFAULT_MAPPING_TTL
+    provider_cooldown: float = DEFAULT_COOLDOWN
+    provider_failures: int = DEFAULT_FAILURES
+    token_required: bool = True
+
+
+@contextlib.contextmanager
+def transport_errors() -> Iterator[None]:
+    """Turns httpx transport exceptions into package errors (one boundary).
+
+    Raises:
+        APITimeoutError: For any httpx timeout.
+        APIConnectionError: For any other transport or protocol failure.
+    """
+    try:
+        yield
+    except httpx.TimeoutException as err:
+        raise APITimeoutError(f"request timed out ({type(err).__name__})") from err
+    except (httpx.TransportError, httpx.StreamError) as err:
+        detail = str(err) or type(err).__name__
+        raise APIConnectionError(f"connection failed: {excerpt(detail)}") from err
+
+
+def parse_event(data: bytes) -> dict[str, Any] | None:
+    """Decodes one stream event with one JSON parse.
+
+    Args:
+        data: The event's data payload.
+
+    Returns:
+        The event object, or `None` for the `[DONE]` terminator.
+
+    Raises:
+        MalformedResponseError: If the payload is not a JSON object.
+        HuggingFaceAPIError: The typed error of an `{"error": ...}` event.
+    """
+    if data.startswith(b"[DONE]"):
+        return None
+    try:
+        event = json.loads(data)
+    except ValueError:
+        event = None
+    if type(event) is not dict:
+        text = data.decode("utf-8", errors="replace")
+        msg = f"stream event is not a JSON object: {excerpt(text, 120)}"
+        raise MalformedResponseError(msg)
+    if event.get("error") is not None or "error_type" in event:
+        raise error_from_event(event)
+    return event
+
+
+def has_content(event: Mapping[str, Any]) -> bool:
+    """Checks whether an event carries something the user sees.
+
+    Args:
+        event: A decoded stream event.
+
+    Returns:
+        True for answer text, reasoning text or tool-call fragments.
+    """
+    choices = event.get("choices")
+    if not choices:
+        return False
+    delta = choices[0].get("delta") or {}
+    return bool(
+        delta.get("content")
+        or delta.get("tool_calls")
+        or delta.get("reasoning_content")
+        or delta.get("reasoning")
+    )
+
+
+class ClientCore:
+    """State and logic shared by `HFClient` and `AsyncHFClient`.
+
+    Args:
+        settings: Connection settings.
+    """
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
+        self.mappings = MappingCache(ttl=settings.mapping_ttl)
+        self.health = ProviderHealth(
+            cooldown=settings.provider_cooldown, failures=settings.provider_failures
+        )
+
+    def token(self) -> str | None:
+        """Returns the token, which is required unless `base_url` is set.
+
+        Raises:
+            MissingAuthError: If no token is configured for the router.
+        """
+        key = self.settings.api_key
+        value = key.get_secret_value() if key is not None else None
+        required = self.settings.token_required and self.settings.base_url is None
+        if not value and required:
+            raise MissingAuthError(MISSING_TOKEN_HELP)
+        return value or None
+
+    def headers(self, *, stream: bool = False, hub: bool = False) -> dict[str, str]:
+        """Builds the request headers.
+
+        Args:
+            stream: Whether the answer is an event stream.
+            hub: Whether the request goes to the Hub (no billing header).
+
+        Returns:
+            Headers with auth, user agent, billing and the user's extras.
+        """
+        headers = {"User-Agent": USER_AGENT, **self.settings.default_headers}
+        token = self.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if not hub:
+            headers["Content-Type"] = "application/json"
+            headers["Accept"] = "text/event-stream" if stream else "application/json"
+            if self.settings.bill_to:
+                headers["X-HF-Bill-To"] = self.settings.bill_to
+        return headers
+
+    def plan(self, candidates: list[Candidate]) -> FailoverPlan:
+        """Creates the failover plan for one call."""
+        return FailoverPlan(candidates, self.settings.max_retries, self.health)
+
+    def mapping_request(self, repo_id: str) -> tuple[str, dict[str, str]]:
+        """Returns the Hub URL and query for a model's provider mapping."""
+        url = f"{self.settings.hub_url.rstrip('/')}/api/models/{repo_id}"
+        return url, {"expand[]": "inferenceProviderMapping"}
+
+
+def encode_body(wire_model: str, payload: Mapping[str, Any]) -> bytes:
+    """Serializes the request with `model` as the first key (router routing).
+
+    Args:
+        wire_model: "repo:provider", "repo:policy" or a `base_url` model name.
+        payload: The rest of the request.
+
+    Returns:
+        UTF-8 JSON, non-ASCII characters kept as they are.
+    """
+    return json.dumps({"model": wire_model, **payload}, ensure_ascii=False).encode()
+
+
+def check_response(response: httpx.Response, body: bytes) -> None:
+    """Raises the typed error of an HTTP error response.
+
+    Raises:
+        HuggingFaceAPIError: For any status >= 400.
+    """
+    if response.status_code >= 400:
+        raise error_from_response(response.status_code, response.headers, body)
+
+
+def decode_json(response: httpx.Response, body: bytes) -> dict[str, Any]:
+    """Decodes a whole answer, refusing HTML pages and non-objects.
+
+    Raises:
+        MalformedResponseError: If the body is not a JSON object.
+    """
+    kind = response.headers.get("content-type", "")
+    text = body.decode("utf-8", errors="replace")
+    if "html" in kind:
+        msg = f"expected JSON, got an HTML page ({kind}): {excerpt(text, 120)}"
+        raise MalformedResponseError(msg, status_code=response.status_code)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        msg = f"answer is not a JSON object: {excerpt(text, 120)}"
+        raise MalformedResponseError(msg, status_code=response.status_code)
+    return data
+
+
+def raise_not_event_stream(response: httpx.Response, body: bytes) -> None:
+    """Raises when a stream request got something other than an event stream.
+
+    Args:
+        response: The response, status already checked.
+        body: Its body (read only when it is not an event stream).
+
+    Raises:
+        MalformedResponseError: With an excerpt of what came instead.
+    """
+    kind = response.headers.get("content-type", "")
+    text = body.decode("utf-8", errors="replace")
+    msg = f"expected an event stream, got {kind or 'no content type'}: {excerpt(text, 120)}"
+    raise MalformedResponseError(msg, status_code=response.status_code)
+
+
+def attribution(
+    cand: Candidate, headers: httpx.Headers, plan: FailoverPlan
+) -> dict[str, Any]:
+    """Builds the provider attribution for `response_metadata`.
+
+    Args:
+        cand: The candidate that answered.
+        headers: Its response headers.
+        plan: The call's plan, for the failed attempts before success.
+
+    Returns:
+        `model_name`, `provider`, `provider_model_id`, `request_id` and
+        `attempts` (keys with unknown values are left out).
+    """
+    provider = headers.get("x-inference-provider") or (
+        cand.route if cand.route is not None else None
+    )
+    meta: dict[str, Any] = {"model_name": cand.repo_id}
+    if provider:
+        meta["provider"] = provider
+    if cand.provider_model_id:
+        meta["provider_model_id"] = cand.provider_model_id
+    if headers.get("x-request-id"):
+        meta["request_id"] = headers["x-request-id"]
+    meta["attempts"] = list(plan.failures)
+    return meta
+
+
+def with_context(
+    err: HuggingFaceAPIError, cand: Candidate, headers: httpx.Headers | None = None
+) -> HuggingFaceAPIError:
+    """Names the candidate's provider, model and request id on an error."""
+    request_id = headers.get("x-request-id") if headers is not None else None
+    return err.with_context(provider=cand.label, model=cand.repo_id, request_id=request_id)

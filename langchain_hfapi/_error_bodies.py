@@ -1,0 +1,193 @@
+"""Parses the error bodies of the router, the Hub and the providers into errors.
+
+Bodies come in many shapes (see `docs/errors.md`): `{"error": "..."}`,
+`{"error": "...", "error_type": "validation"}`, OpenAI's
+`{"error": {"message": ..., "code": ...}}`, FastAPI's `{"detail": ...}`,
+`{"message": ...}`, plain text, HTML pages, and the `X-Error-Message` header.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_hfapi._retry import parse_retry_after
+from langchain_hfapi.errors import (
+    AuthenticationError,
+    HuggingFaceAPIError,
+    InputTooLongError,
+    InvalidRequestError,
+    ModelNotSupportedError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    ProviderError,
+    RateLimitError,
+)
+
+__all__ = ["error_from_event", "error_from_response", "excerpt"]
+
+EXCERPT_CHARS = 300  # longest body excerpt kept in an error message
+
+_NOT_SUPPORTED = re.compile(r"not supported by|model_not_supported|does not exist", re.I)
+_TOO_LONG = re.compile(
+    r"context length|context window|maximum context|too long|must be <=|"
+    r"input is too large|prompt is too long",
+    re.I,
+)
+_TGI_ERROR_TYPES = {
+    "validation": 422,
+    "template_error": 422,
+    "overloaded": 503,
+    "generation": 500,
+    "incomplete_generation": 500,
+}
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """Shortens `text` to at most `limit` characters on one line.
+
+    Args:
+        text: Any text, e.g. a response body.
+        limit: Maximum number of characters kept.
+
+    Returns:
+        The text with whitespace runs collapsed, cut with "..." when longer.
+    """
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _message_from_json(data: Any) -> tuple[str | None, str | None]:
+    """Returns (message, code) from any known JSON error shape."""
+    if not isinstance(data, dict):
+        return (data if isinstance(data, str) else None), None
+    error = data.get("error")
+    if isinstance(error, str):
+        return error, data.get("error_type")
+    if isinstance(error, dict):
+        message = error.get("message")
+        code = error.get("code") or error.get("type")
+        return (str(message) if message is not None else json.dumps(error)), (
+            str(code) if code is not None else None
+        )
+    detail = data.get("detail")
+    if isinstance(detail, str):
+        return detail, None
+    if isinstance(detail, list):
+        parts = [
+            f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}"
+            if isinstance(d, dict)
+            else str(d)
+            for d in detail
+        ]
+        return "; ".join(parts), None
+    message = data.get("message")
+    if isinstance(message, str):
+        return message, None
+    return None, None
+
+
+def _read_body(
+    body: bytes, content_type: str, header_message: str | None
+) -> tuple[str, str | None]:
+    """Returns (message, code) from a response body and its headers."""
+    text = body.decode("utf-8", errors="replace")
+    message: str | None = None
+    code: str | None = None
+    if "html" in content_type or text.lstrip()[:15].lower().startswith(
+        ("<!doctype", "<html")
+    ):
+        title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
+        message = "HTML error page" + (f": {title.group(1).strip()}" if title else "")
+    else:
+        try:
+            message, code = _message_from_json(json.loads(text))
+        except ValueError:
+            message = text or None
+    return excerpt(message or header_message or "no error message"), code
+
+
+def _class_for(
+    status: int, message: str, code: str | None
+) -> type[HuggingFaceAPIError]:
+    """Picks the error class for a status code and message."""
+    simple: dict[int, type[HuggingFaceAPIError]] = {
+        401: AuthenticationError,
+        402: PaymentRequiredError,
+        403: PermissionDeniedError,
+        404: ModelNotSupportedError,
+        429: RateLimitError,
+    }
+    if status in simple:
+        return simple[status]
+    if status >= 500 or status == 408:
+        return ProviderError
+    if _NOT_SUPPORTED.search(message) or code == "model_not_supported":
+        return ModelNotSupportedError
+    if _TOO_LONG.search(message):
+        return InputTooLongError
+    if 400 <= status < 500:
+        return InvalidRequestError
+    return HuggingFaceAPIError
+
+
+def error_from_response(
+    status: int, headers: Mapping[str, str], body: bytes
+) -> HuggingFaceAPIError:
+    """Builds the typed error for an HTTP error response.
+
+    Args:
+        status: The HTTP status code (>= 400).
+        headers: The response headers (case-insensitive mapping).
+        body: The response body, read in full.
+
+    Returns:
+        An instance of the matching `HuggingFaceAPIError` subclass, with
+        `status_code`, `request_id` and a body excerpt filled in.
+
+    Example:
+        >>> err = error_from_response(429, {"retry-after": "2"}, b'{"error":"slow"}')
+        >>> type(err).__name__, err.retry_after
+        ('RateLimitError', 2.0)
+    """
+    message, code = _read_body(
+        body, headers.get("content-type", ""), headers.get("x-error-message")
+    )
+    cls = _class_for(status, message, code)
+    context: dict[str, Any] = {
+        "status_code": status,
+        "request_id": headers.get("x-request-id"),
+        "body": excerpt(body.decode("utf-8", errors="replace")),
+    }
+    if cls is RateLimitError:
+        return RateLimitError(
+            message, retry_after=parse_retry_after(headers), **context
+        )
+    return cls(message, **context)
+
+
+def error_from_event(payload: Mapping[str, Any]) -> HuggingFaceAPIError:
+    """Builds the typed error for an `{"error": ...}` event inside a 200 stream.
+
+    Args:
+        payload: The decoded event; `payload["error"]` is a string or an object,
+            possibly with `error_type` (TGI) or `http_status_code`.
+
+    Returns:
+        The matching error; a provider failure unless the event names a 4xx.
+    """
+    message, code = _message_from_json(dict(payload))
+    if message is None:
+        message = f"error event of type {payload.get('error_type')!r}"
+    error = payload.get("error")
+    status = error.get("http_status_code") if isinstance(error, dict) else None
+    if not isinstance(status, int):
+        status = _TGI_ERROR_TYPES.get(str(payload.get("error_type")), 500)
+    cls = _class_for(status, message, code)
+    return cls(
+        f"error event in stream: {excerpt(message)}",
+        status_code=status,
+        body=excerpt(json.dumps(payload, ensure_ascii=False)),
+    )

@@ -1,0 +1,191 @@
+"""The retry-and-failover decision, written once for the sync and async drivers.
+
+A `FailoverPlan` holds no I/O: a driver asks it for the first `Attempt`, sends
+it, and on failure hands the error back to `next_after`, which answers with the
+next `Attempt` (same provider after a backoff, or the next provider) or raises.
+The drivers differ only in how they send and how they sleep.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_hfapi._health import ProviderHealth
+from langchain_hfapi._retry import MAX_RETRY_AFTER, backoff_delay
+from langchain_hfapi.errors import (
+    AllProvidersFailedError,
+    APIConnectionError,
+    HuggingFaceAPIError,
+    ModelNotSupportedError,
+    PaymentRequiredError,
+    ProviderError,
+    RateLimitError,
+)
+
+__all__ = ["Attempt", "Candidate", "FailoverPlan", "is_retryable", "should_move_on"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One place a chat request can be sent.
+
+    Attributes:
+        repo_id: The Hub repo id (or the `base_url` model name).
+        route: The provider slug or routing policy after the colon, or `None`
+            for a `base_url` server.
+        url: The chat-completions URL.
+        wire_model: The value of the request's `model` field.
+        provider_model_id: The provider's own id for the model, when known.
+    """
+
+    repo_id: str
+    route: str | None
+    url: str
+    wire_model: str
+    provider_model_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Names the candidate in errors and metadata."""
+        return self.route or "custom"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One send of a request to a candidate.
+
+    Attributes:
+        candidate: Where to send.
+        retry: 0 for the first try of this candidate, then 1, 2, ...
+        delay: Seconds to wait before sending.
+    """
+
+    candidate: Candidate
+    retry: int = 0
+    delay: float = 0.0
+
+
+def is_retryable(error: HuggingFaceAPIError) -> bool:
+    """Checks whether the same provider may succeed on a later try.
+
+    Args:
+        error: The failure of an attempt.
+
+    Returns:
+        True for 429, 5xx, in-stream provider errors, connection errors and
+        timeouts.
+    """
+    return isinstance(error, (RateLimitError, ProviderError, APIConnectionError))
+
+
+def should_move_on(error: HuggingFaceAPIError) -> bool:
+    """Checks whether another provider may succeed where this one failed.
+
+    Args:
+        error: The failure of an attempt.
+
+    Returns:
+        True for retryable errors, 402 and "model not supported"; False for
+        401/403 and invalid requests, which no provider will accept.
+    """
+    return is_retryable(error) or isinstance(
+        error, (PaymentRequiredError, ModelNotSupportedError)
+    )
+
+
+@dataclass
+class FailoverPlan:
+    """Decides which candidate to try next and how long to wait first.
+
+    Args:
+        candidates: Providers to try, in order.
+        max_retries: Retries of one provider on retryable errors.
+        health: Shared provider health, to skip providers that are cooling down.
+        rand: Source of uniform numbers for the backoff jitter.
+    """
+
+    candidates: Sequence[Candidate]
+    max_retries: int
+    health: ProviderHealth | None = None
+    rand: Callable[[], float] = random.random
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    _queue: list[Candidate] = field(default_factory=list)
+    _errors: list[HuggingFaceAPIError] = field(default_factory=list)
+
+    def first(self) -> Attempt:
+        """Returns the first attempt, skipping providers that are cooling down.
+
+        Returns:
+            The first `Attempt`; when every candidate is cooling down, the one
+            whose cooldown ends first.
+
+        Raises:
+            ValueError: If there are no candidates.
+        """
+        if not self.candidates:
+            msg = "FailoverPlan needs at least one candidate"
+            raise ValueError(msg)
+        ready = list(self.candidates)
+        if self.health is not None:
+            ready = [c for c in self.candidates if self.health.admits(c)]
+            for cand in self.candidates:
+                if cand not in ready:
+                    self.failures.append(_record(cand, "cooling_down", None))
+            if not ready:
+                ready = [min(self.candidates, key=self.health.cooldown_ends)]
+        self._queue = ready[1:]
+        return Attempt(ready[0])
+
+    def next_after(self, attempt: Attempt, error: HuggingFaceAPIError) -> Attempt:
+        """Returns the attempt that follows a failed one.
+
+        Args:
+            attempt: The attempt that failed.
+            error: Its error, with provider and model filled in.
+
+        Returns:
+            A retry of the same provider after a backoff, or the next provider.
+
+        Raises:
+            HuggingFaceAPIError: `error` itself when no provider can succeed
+                (401, 403, invalid request) or when it was the only provider.
+            AllProvidersFailedError: When several providers were tried and all
+                failed.
+        """
+        cand = attempt.candidate
+        self.failures.append(_record(cand, type(error).__name__, error.status_code))
+        if self.health is not None:
+            # A provider that answered with a non-retryable error is reachable.
+            if is_retryable(error):
+                self.health.record_failure(cand)
+            else:
+                self.health.record_success(cand)
+        if not should_move_on(error):
+            raise error
+        retry_after = error.retry_after if isinstance(error, RateLimitError) else None
+        wait_ok = retry_after is None or retry_after <= MAX_RETRY_AFTER
+        if is_retryable(error) and attempt.retry < self.max_retries and wait_ok:
+            delay = backoff_delay(attempt.retry + 1, retry_after, self.rand)
+            return Attempt(cand, attempt.retry + 1, delay)
+        self._errors.append(error)
+        if self._queue:
+            return Attempt(self._queue.pop(0))
+        if len(self._errors) == 1:
+            raise error
+        raise AllProvidersFailedError(self._errors, model=cand.repo_id) from error
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """Records that an attempt succeeded (resets the provider's health).
+
+        Args:
+            attempt: The attempt that produced an answer.
+        """
+        if self.health is not None:
+            self.health.record_success(attempt.candidate)
+
+
+def _record(cand: Candidate, error: str, status: int | None) -> dict[str, Any]:
+    return {"provider": cand.label, "error": error, "status_code": status}

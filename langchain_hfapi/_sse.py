@@ -1,0 +1,117 @@
+"""An incremental, spec-correct Server-Sent Events decoder (no I/O).
+
+Frames on bytes and splits lines only on CR, LF and CRLF (never on U+2028 or
+other Unicode separators), so multi-byte UTF-8 characters split across reads
+are safe. `data:` works with or without the space, comment lines (":...") and
+unknown fields are ignored, several `data` lines join with "\\n", and an event
+still pending when the stream ends is dispatched (some servers omit the last
+blank line). Only the data payload is returned: the chat stream needs no
+`event`, `id` or `retry` fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+
+__all__ = ["SSEDecoder", "aiter_sse_data", "iter_sse_data"]
+
+
+class SSEDecoder:
+    """Turns byte chunks into the data payloads of complete events.
+
+    Example:
+        >>> decoder = SSEDecoder()
+        >>> decoder.feed(b'data: {"a"')
+        []
+        >>> decoder.feed(b": 1}\\n\\n")
+        [b'{"a": 1}']
+    """
+
+    __slots__ = ("_data", "_pending", "_skip_lf")
+
+    def __init__(self) -> None:
+        self._pending: list[bytes] = []  # start of an unfinished line
+        self._data: list[bytes] = []  # data lines of the current event
+        self._skip_lf = False  # the last chunk ended in CR: drop a leading LF
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """Decodes a chunk of the body.
+
+        Args:
+            chunk: The next bytes read from the response.
+
+        Returns:
+            The data payloads of the events completed by this chunk.
+        """
+        if self._skip_lf and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        self._skip_lf = False
+        if b"\n" not in chunk and b"\r" not in chunk:
+            if chunk:
+                self._pending.append(chunk)  # joined once the line ends: linear
+            return []
+        if self._pending:
+            self._pending.append(chunk)
+            chunk = b"".join(self._pending)
+            self._pending.clear()
+        if b"\r" in chunk:
+            self._skip_lf = chunk.endswith(b"\r")
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        if tail:
+            self._pending.append(tail)
+        events: list[bytes] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
+                    data.clear()
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value[:1] == b" " else value)
+        return events
+
+    def finish(self) -> list[bytes]:
+        """Flushes the event still pending when the stream ended.
+
+        Returns:
+            Its data payload, if it had any.
+        """
+        events = self.feed(b"\n\n") if self._pending or self._data else []
+        self._pending.clear()
+        self._data.clear()
+        return events
+
+
+def iter_sse_data(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Yields the data payloads of the events in a byte stream.
+
+    Args:
+        chunks: The response body, e.g. `response.iter_bytes()`.
+
+    Yields:
+        Each event's data, as bytes.
+    """
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.finish()
+
+
+async def aiter_sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """Async twin of `iter_sse_data`.
+
+    Args:
+        chunks: The response body, e.g. `response.aiter_bytes()`.
+
+    Yields:
+        Each event's data, as bytes.
+    """
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for data in decoder.feed(chunk):
+            yield data
+    for data in decoder.finish():
+        yield data

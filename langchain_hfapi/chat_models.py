@@ -1,0 +1,392 @@
+"""`ChatHuggingFaceAPI`: the LangChain chat model over Hugging Face's router.
+
+The model speaks LangChain (messages in, `AIMessage`/`AIMessageChunk` out);
+the clients in `_client.py` / `_async_client.py` handle auth, the Hub mapping,
+retries and failover.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models.chat_models import (
+    BaseChatModel,
+    LangSmithParams,
+    agenerate_from_stream,
+    generate_from_stream,
+)
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.utils.utils import get_pydantic_field_names
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from langchain_hfapi._aliases import DEFAULT_MODEL, DEFAULT_VISION_MODEL
+from langchain_hfapi._async_client import AsyncHFClient
+from langchain_hfapi._auth import find_token
+from langchain_hfapi._client import HFClient
+from langchain_hfapi._client_core import DEFAULT_HUB_URL, DEFAULT_ROUTER_URL, ClientSettings
+from langchain_hfapi._completions import MODEL_PROVIDER, StreamConverter, completion_to_message
+from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
+from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
+from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
+from langchain_hfapi._routing import Target, resolve_target
+from langchain_hfapi._tools import ToolsMixin
+from langchain_hfapi._version import __version__
+
+__all__ = ["ChatHuggingFaceAPI"]
+
+_SAMPLING = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "reasoning_effort",
+)
+
+
+def _token_from_env() -> SecretStr | None:
+    token = find_token()
+    return SecretStr(token) if token else None
+
+
+class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
+    """Chat model for every model served by Hugging Face Inference Providers.
+
+    Resolves model aliases, looks up which providers serve the model on the
+    Hub, and sends each request to `router.huggingface.co/v1/chat/completions`
+    as `"<repo>:<provider>"`, retrying and falling over to the next provider on
+    429, 5xx, 402 and connection errors (in a stream, only before the first
+    token). Answers carry the serving provider in `response_metadata`.
+
+    Setup: `pip install langchain-hfapi` and `export HF_TOKEN=hf_...`.
+
+    Example:
+        ```python
+        from langchain_hfapi import ChatHuggingFaceAPI
+
+        llm = ChatHuggingFaceAPI(model="llama-3.3-70b", temperature=0)
+        for chunk in llm.stream("Name three moons of Jupiter."):
+            print(chunk.text, end="")
+        msg = llm.invoke("Hello")
+        msg.response_metadata["provider"]  # e.g. "together"
+        ```
+
+    See `docs/` for every field, routing, errors and the command line.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model: str = Field(default=DEFAULT_MODEL, alias="model_name")
+    """Alias ("llama-3.3-70b"), Hub repo id, "repo:provider" or "repo:fastest"."""
+    provider: str | list[str] | None = None
+    """None/"auto" (Hub mapping order), a slug, a list of slugs, or a policy."""
+    api_key: SecretStr | None = Field(default_factory=_token_from_env)
+    """Hugging Face token; defaults to HF_TOKEN or the saved login token."""
+    base_url: str | None = None
+    """An OpenAI-compatible server (Inference Endpoint, TGI, vLLM); skips the Hub."""
+    router_url: str = DEFAULT_ROUTER_URL
+    """Base URL of the Inference Providers router."""
+    hub_url: str = Field(default_factory=lambda: os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL)
+    """Base URL of the Hub, for provider mappings ($HF_ENDPOINT)."""
+    bill_to: str | None = None
+    """Organization to bill, sent as X-HF-Bill-To."""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    seed: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    reasoning_effort: str | None = None
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra top-level request fields (unknown constructor kwargs land here)."""
+    extra_body: dict[str, Any] | None = None
+    """Fields merged into the request body last, for provider-specific options."""
+    default_headers: dict[str, str] | None = None
+    streaming: bool = False
+    """Whether `invoke` streams under the hood."""
+    stream_usage: bool = True
+    """Whether streams ask for token usage (`stream_options.include_usage`)."""
+    timeout: float | None = Field(default=120.0, alias="request_timeout")
+    """Seconds bounding each HTTP request."""
+    max_retries: int = 2
+    """Retries of one provider (429, 5xx, connection) before the next one."""
+    first_token_timeout: float | None = None
+    """Seconds a provider may take to its first token before the next is tried."""
+    max_input_chars: int | None = None
+    """Trim the oldest turns beyond this many characters (None: never)."""
+    model_aliases: dict[str, str] = Field(default_factory=dict)
+    """Aliases merged over the built-in table."""
+    mapping_ttl: float = DEFAULT_MAPPING_TTL
+    provider_cooldown: float = DEFAULT_COOLDOWN
+    provider_failures: int = DEFAULT_FAILURES
+    http_client: Any = Field(default=None, exclude=True)
+    """An `httpx.Client` to send with (optional)."""
+    http_async_client: Any = Field(default=None, exclude=True)
+    """An `httpx.AsyncClient` to send with (optional)."""
+
+    _client: HFClient | None = PrivateAttr(default=None)
+    _aclient: AsyncHFClient | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_hfapi_extra(cls, values: dict[str, Any]) -> Any:
+        """Moves unknown constructor kwargs into `model_kwargs`, with a warning."""
+        if not isinstance(values, dict):
+            return values
+        known = get_pydantic_field_names(cls)
+        extra = {k: values.pop(k) for k in list(values) if k not in known}
+        if extra:
+            kwargs = dict(values.get("model_kwargs") or {})
+            for name in extra:
+                warnings.warn(
+                    f"{name!r} is not a ChatHuggingFaceAPI field; it is sent in the "
+                    "request body through model_kwargs",
+                    stacklevel=4,
+                )
+            values["model_kwargs"] = {**kwargs, **extra}
+        return values
+
+    @model_validator(mode="after")
+    def _check_hfapi_settings(self) -> ChatHuggingFaceAPI:
+        """Checks numeric settings and the model name before any request."""
+        for name in ("timeout", "first_token_timeout", "mapping_ttl"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                msg = f"{name} must be a positive number of seconds, got {value!r}"
+                raise ValueError(msg)
+        for name in ("max_tokens", "max_input_chars"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                msg = f"{name} must be a positive integer, got {value!r}"
+                raise ValueError(msg)
+        if self.max_retries < 0:
+            msg = f"max_retries must be >= 0, got {self.max_retries!r}"
+            raise ValueError(msg)
+        self._target(self.model, self.provider)
+        self._add_version("langchain-hfapi", __version__)
+        return self
+
+    @property
+    def _llm_type(self) -> str:
+        return "huggingface-api-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "HF_TOKEN"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_hfapi", "chat_models"]
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        """The sampling parameters that were set (unset ones are not sent)."""
+        params = {k: getattr(self, k) for k in _SAMPLING if getattr(self, k) is not None}
+        if self.stop:
+            params["stop"] = self.stop
+        return {**params, **self.model_kwargs}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "provider": self.provider,
+            "base_url": self.base_url,
+            **self._default_params,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider=MODEL_PROVIDER,
+            ls_model_name=kwargs.get("model", self.model),
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    # --- clients -------------------------------------------------------------
+
+    def _settings(self) -> ClientSettings:
+        return ClientSettings(
+            api_key=self.api_key,
+            router_url=self.router_url,
+            hub_url=self.hub_url,
+            base_url=self.base_url,
+            bill_to=self.bill_to,
+            default_headers=self.default_headers or {},
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            first_token_timeout=self.first_token_timeout,
+            mapping_ttl=self.mapping_ttl,
+            provider_cooldown=self.provider_cooldown,
+            provider_failures=self.provider_failures,
+        )
+
+    @property
+    def client(self) -> HFClient:
+        """The synchronous client, created on first use."""
+        if self._client is None:
+            self._client = HFClient(self._settings(), self.http_client)
+        return self._client
+
+    @property
+    def async_client(self) -> AsyncHFClient:
+        """The asynchronous client, created on first use; shares health and cache."""
+        if self._aclient is None:
+            aclient = AsyncHFClient(self._settings(), self.http_async_client)
+            aclient.health = self.client.health
+            aclient.mappings = self.client.mappings
+            self._aclient = aclient
+        return self._aclient
+
+    # --- requests ------------------------------------------------------------
+
+    def _target(self, model: str, provider: Any) -> Target:
+        return resolve_target(
+            model, provider, aliases=self.model_aliases, base_url=self.base_url
+        )
+
+    def _prepare(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        *,
+        stream: bool,
+        **kwargs: Any,
+    ) -> tuple[Target, dict[str, Any], dict[str, Any]]:
+        """Builds (target, payload, extra metadata) for one call, sending nothing."""
+        model = kwargs.pop("model", None)
+        if model is None:
+            use_vision = "model" not in self.model_fields_set and has_images(messages)
+            model = DEFAULT_VISION_MODEL if use_vision else self.model
+        target = self._target(model, kwargs.pop("provider", self.provider))
+        extra: dict[str, Any] = {}
+        if self.max_input_chars is not None:
+            messages, info = trim_to_length(messages, self.max_input_chars)
+            if info is not None:
+                extra["input_trimmed"] = info
+        payload: dict[str, Any] = {
+            "messages": to_openai_messages(messages),
+            **self._default_params,
+            **self._tool_params(kwargs),
+        }
+        if stop:
+            payload["stop"] = stop
+        payload["stream"] = stream
+        if stream and self.stream_usage:
+            payload["stream_options"] = {"include_usage": True}
+        if self.extra_body:
+            payload.update(self.extra_body)
+        self._check_payload(payload)
+        return target, payload, extra
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
+        body, meta = self.client.complete(target, payload)
+        message = completion_to_message(body, {**meta, **extra})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return await agenerate_from_stream(
+                self._astream(messages, stop, run_manager, **kwargs)
+            )
+        target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
+        body, meta = await self.async_client.complete(target, payload)
+        message = completion_to_message(body, {**meta, **extra})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        target, payload, extra = self._prepare(messages, stop, stream=True, **kwargs)
+        with self.client.open_stream(target, payload) as stream:
+            converter = StreamConverter({**stream.metadata, **extra})
+            yield _emit(converter.start(), run_manager)
+            for event in stream:
+                chunk = converter.convert(event)
+                if chunk is not None:
+                    yield _emit(chunk, run_manager)
+            yield _emit(converter.finish(), run_manager)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        target, payload, extra = self._prepare(messages, stop, stream=True, **kwargs)
+        async with await self.async_client.open_stream(target, payload) as stream:
+            converter = StreamConverter({**stream.metadata, **extra})
+            yield await _aemit(converter.start(), run_manager)
+            async for event in stream:
+                chunk = converter.convert(event)
+                if chunk is not None:
+                    yield await _aemit(chunk, run_manager)
+            yield await _aemit(converter.finish(), run_manager)
+
+
+def _emit(
+    chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
+) -> ChatGenerationChunk:
+    generation = ChatGenerationChunk(message=chunk)
+    if run_manager is not None:
+        text = chunk.content if isinstance(chunk.content, str) else chunk.text
+        run_manager.on_llm_new_token(text, chunk=generation)
+    return generation
+
+
+async def _aemit(
+    chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
+) -> ChatGenerationChunk:
+    generation = ChatGenerationChunk(message=chunk)
+    if run_manager is not None:
+        text = chunk.content if isinstance(chunk.content, str) else chunk.text
+        await run_manager.on_llm_new_token(text, chunk=generation)
+    return generation

@@ -1,0 +1,201 @@
+"""Exceptions raised by `langchain_hfapi`.
+
+Every class also subclasses the matching `langchain_core.exceptions` class, so
+code that catches LangChain's provider-neutral errors keeps working. The tree
+(bracketed: the `langchain_core.exceptions` base):
+
+```
+* HuggingFaceAPIError                  [ModelError]
+  x MissingAuthError                   no token found          [ModelAuthenticationError]
+  x AuthenticationError          401   token rejected          [ModelAuthenticationError]
+  x PermissionDeniedError        403   gated / no permission   [ModelPermissionDeniedError]
+  x PaymentRequiredError         402   credits exhausted
+  x ModelNotSupportedError       404   no provider serves it   [ModelNotFoundError]
+  x InvalidRequestError          400, 422                      [ModelInvalidRequestError]
+    + InputTooLongError                input over the context  [ContextOverflowError]
+  x RateLimitError               429   `retry_after`           [ModelRateLimitError]
+  x ProviderError                5xx   also in-stream errors   [ModelAPIError]
+    + MalformedResponseError           unreadable answer
+  x APIConnectionError                 no answer at all        [ModelConnectionError]
+    + APITimeoutError                  timed out               [ModelTimeoutError]
+  x AllProvidersFailedError            every candidate failed; `errors` holds each
+```
+
+Each error carries `status_code`, `provider`, `model` and `request_id` (any of
+them may be `None`) and names them in its message.
+"""
+
+from __future__ import annotations
+
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AllProvidersFailedError",
+    "AuthenticationError",
+    "HuggingFaceAPIError",
+    "InputTooLongError",
+    "InvalidRequestError",
+    "MalformedResponseError",
+    "MissingAuthError",
+    "ModelNotSupportedError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "RateLimitError",
+]
+
+
+class HuggingFaceAPIError(ModelError):
+    """Base class of every error this package raises about a model call.
+
+    Attributes:
+        message: What went wrong, as reported by the server or detected locally.
+        status_code: The HTTP status, when there was a response.
+        provider: The inference provider slug (or routing policy) that was tried.
+        model: The Hub repo id (or `base_url` model name) that was requested.
+        request_id: The router's `x-request-id`, for support requests.
+        body: A short excerpt of the response body, when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.provider = provider
+        self.model = model
+        self.request_id = request_id
+        self.body = body
+
+    def with_context(
+        self,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+    ) -> HuggingFaceAPIError:
+        """Fills in the call context that the raising code did not know.
+
+        Args:
+            provider: Provider slug or policy of the attempt.
+            model: Model that was requested.
+            request_id: The response's request id.
+
+        Returns:
+            The same error, for `raise err.with_context(...) from ...`.
+        """
+        self.provider = self.provider or provider
+        self.model = self.model or model
+        self.request_id = self.request_id or request_id
+        return self
+
+    def __str__(self) -> str:
+        where = [
+            f"{name}={value}"
+            for name, value in (
+                ("provider", self.provider),
+                ("model", self.model),
+                ("status", self.status_code),
+                ("request_id", self.request_id),
+            )
+            if value is not None
+        ]
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+
+class MissingAuthError(HuggingFaceAPIError, ModelAuthenticationError):
+    """Raised before any request when no Hugging Face token can be found."""
+
+
+class AuthenticationError(HuggingFaceAPIError, ModelAuthenticationError):
+    """Raised on HTTP 401: the token is missing, malformed or revoked."""
+
+
+class PermissionDeniedError(HuggingFaceAPIError, ModelPermissionDeniedError):
+    """Raised on HTTP 403: a gated model, or a token without the permission."""
+
+
+class PaymentRequiredError(HuggingFaceAPIError):
+    """Raised on HTTP 402: the account's Inference Providers credits are used up."""
+
+
+class ModelNotSupportedError(HuggingFaceAPIError, ModelNotFoundError):
+    """Raised when no usable provider serves the model, or a provider refuses it."""
+
+
+class InvalidRequestError(HuggingFaceAPIError, ModelInvalidRequestError):
+    """Raised on HTTP 400/422: the server rejected the request as invalid."""
+
+
+class InputTooLongError(InvalidRequestError, ContextOverflowError):
+    """Raised when the server says the input exceeds the model's context."""
+
+
+class RateLimitError(HuggingFaceAPIError, ModelRateLimitError):
+    """Raised on HTTP 429.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait, when it said so.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **context: object
+    ) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class ProviderError(HuggingFaceAPIError, ModelAPIError):
+    """Raised on HTTP 5xx, or on an error event inside a 200 stream."""
+
+
+class MalformedResponseError(ProviderError):
+    """Raised when an answer cannot be read: not JSON, HTML, no `choices`."""
+
+
+class APIConnectionError(HuggingFaceAPIError, ModelConnectionError):
+    """Raised when the server could not be reached or dropped the connection."""
+
+
+class APITimeoutError(APIConnectionError, ModelTimeoutError):
+    """Raised when a request, or the wait for the first token, timed out."""
+
+
+class AllProvidersFailedError(HuggingFaceAPIError):
+    """Raised when every candidate provider failed.
+
+    Attributes:
+        errors: The last error of each provider, in the order they were tried.
+    """
+
+    def __init__(self, errors: list[HuggingFaceAPIError], *, model: str) -> None:
+        lines = "; ".join(
+            f"{err.provider}: {type(err).__name__}"
+            + (f" {err.status_code}" if err.status_code is not None else "")
+            + f" {err.message}"
+            for err in errors
+        )
+        super().__init__(f"All providers failed: {lines}", model=model)
+        self.errors = errors
+        self.is_retryable = any(err.is_retryable for err in errors)

@@ -1,0 +1,508 @@
+"""A fake Hugging Face router + Hub HTTP server for tests.
+
+Built on asyncio streams only (stdlib), so a single thread can hold thousands of
+concurrent keep-alive connections. Usage in tests::
+
+    with RouterServer.running(models=DEFAULT_MODELS) as server:
+        server.script("together", Step.error(429, headers={"Retry-After": "1"}))
+        httpx.post(f"{server.url}/v1/chat/completions", json={...})
+
+By hand: ``python -m tests.router_server --port 8765 [--require-token hf_xxx]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import random
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Mapping
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.router_script import (
+    DEFAULT_MODELS,
+    DEFAULT_VISION_MODELS,
+    MappingShape,
+    ProviderEntry,
+    RecordedRequest,
+    Reply,
+    Step,
+    UsageStyle,
+    catalogue,
+    chat_reply,
+    json_reply,
+    mapping_json,
+    merge_headers,
+    phrase_reply,
+    resolve_model,
+    step_reply,
+)
+
+__all__ = ["DEFAULT_MODELS", "RecordedRequest", "RouterServer", "Step", "main"]
+
+_ROUTER_CHAT = "/v1/chat/completions"
+_HUB_PREFIX = "/api/models/"
+_BAD_TOKEN = "Invalid username or password."
+_READ_LIMIT = 1 << 20
+
+
+class _BadRequestError(Exception):
+    """The client sent bytes that are not an HTTP/1.1 request we can parse."""
+
+
+async def _abort(writer: asyncio.StreamWriter) -> None:
+    """Let already written bytes reach the kernel, then abort the transport."""
+    for _ in range(2000):
+        if writer.transport.get_write_buffer_size() == 0:
+            break
+        await asyncio.sleep(0.001)
+    writer.transport.abort()
+
+
+async def _write(writer: asyncio.StreamWriter, data: bytes, chunked: bool) -> None:
+    if data:
+        writer.write(
+            f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data
+        )
+        await writer.drain()
+
+
+def _route(path: str) -> str:
+    if path in (_ROUTER_CHAT, "/chat/completions") or (
+        path.endswith(_ROUTER_CHAT) and len(path) > len(_ROUTER_CHAT) + 1
+    ):
+        return "chat"
+    if path.startswith(_HUB_PREFIX):
+        return "hub"
+    return "models" if path == "/v1/models" else "other"
+
+
+class RouterServer:
+    """Fake router (chat completions, ``/v1/models``) and Hub (model mapping) API.
+
+    Args:
+        models: Repo id -> ``(provider, providerId, status, task)`` entries
+            (default `DEFAULT_MODELS`).
+        mapping_shape: ``"dict"`` (keyed by provider) or ``"list"`` mapping JSON.
+        usage_style: Provider -> streaming usage style (default ``"last"``).
+        answers: Provider -> default answer text (else ``"Hello from <p>."``).
+        require_token: If set, chat requests need ``Authorization: Bearer <it>``.
+        vision_models: Repos advertised with image input on ``/v1/models``.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, list[ProviderEntry]] | None = None,
+        *,
+        mapping_shape: MappingShape = "dict",
+        usage_style: Mapping[str, UsageStyle] | None = None,
+        answers: Mapping[str, str] | None = None,
+        require_token: str | None = None,
+        vision_models: frozenset[str] = DEFAULT_VISION_MODELS,
+    ) -> None:
+        source = DEFAULT_MODELS if models is None else models
+        self.models = {repo: list(entries) for repo, entries in source.items()}
+        self.mapping_shape = mapping_shape
+        self.usage_style: dict[str, UsageStyle] = dict(usage_style or {})
+        self.answers = dict(answers or {})
+        self.require_token = require_token
+        self.vision_models = vision_models
+        self._lock = threading.Lock()
+        self._scripts: defaultdict[str, deque[Step]] = defaultdict(deque)
+        self._hub_scripts: defaultdict[str, deque[Step]] = defaultdict(deque)
+        self._failures: dict[str, tuple[float, int, random.Random]] = {}
+        self._requests: list[RecordedRequest] = []
+        self._hub_counts: dict[str, int] = {}
+        self._counter = 0
+        self._connections = 0
+        self._conns: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._closing = False
+        self._port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------- scripting
+    def script(self, provider: str, *steps: Step) -> None:
+        """Queue steps (FIFO) for chat requests served by ``provider``."""
+        with self._lock:
+            self._scripts[provider].extend(steps)
+
+    def script_hub(self, model: str, *steps: Step) -> None:
+        """Queue steps (FIFO) for Hub model-info requests about ``model``."""
+        with self._lock:
+            self._hub_scripts[model].extend(steps)
+
+    def pending_steps(self, provider: str) -> int:
+        """Number of queued, not yet consumed chat steps for ``provider``."""
+        with self._lock:
+            return len(self._scripts.get(provider, ()))
+
+    def set_failure_rate(
+        self, provider: str, rate: float, *, status: int = 503, seed: int | None = None
+    ) -> None:
+        """Fail unscripted requests to ``provider`` with probability ``rate``."""
+        with self._lock:
+            if rate <= 0:
+                self._failures.pop(provider, None)
+            else:
+                self._failures[provider] = (rate, status, random.Random(seed))
+
+    def reset(self) -> None:
+        """Clear scripts, failure rates, recorded requests and counters."""
+        with self._lock:
+            self._scripts.clear()
+            self._hub_scripts.clear()
+            self._failures.clear()
+            self._requests.clear()
+            self._hub_counts.clear()
+            self._counter = 0
+
+    # -------------------------------------------------------- introspection
+    @property
+    def port(self) -> int:
+        """The listening port (0 before start)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321``."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of all recorded requests, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def chat_requests(self, provider: str | None = None) -> list[RecordedRequest]:
+        """Recorded chat requests, optionally only those served by ``provider``."""
+        return [
+            r
+            for r in self.requests
+            if r.route == "chat" and (provider is None or r.provider == provider)
+        ]
+
+    @property
+    def hub_requests(self) -> int:
+        """Total number of Hub model-info requests."""
+        with self._lock:
+            return sum(self._hub_counts.values())
+
+    @property
+    def hub_requests_by_model(self) -> dict[str, int]:
+        """Hub model-info request counts per repo id."""
+        with self._lock:
+            return dict(self._hub_counts)
+
+    # ------------------------------------------------------------- running
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, *, port: int = 0, **kwargs: Any) -> Iterator[RouterServer]:
+        """Run a server in a daemon thread for the duration of a ``with`` block."""
+        server = cls(**kwargs)
+        server.start(port=port)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    def start(self, *, host: str = "127.0.0.1", port: int = 0) -> RouterServer:
+        """Start serving in a daemon thread; returns once listening."""
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                asyncio.run(self.serve(host, port, on_ready=ready.set))
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                ready.set()
+
+        self._thread = threading.Thread(target=target, name="fake-router", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if errors or not self._port:
+            self.stop()
+            cause = errors[0] if errors else None
+            raise RuntimeError("fake router failed to start") from cause
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread started by `start`, closing every connection."""
+        loop, event = self._loop, self._stop_event
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed
+                loop.call_soon_threadsafe(event.set)
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        on_ready: Callable[[], object] | None = None,
+    ) -> None:
+        """Serve in the running loop until `stop` is called (or cancelled)."""
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        self._closing = False
+        server = await asyncio.start_server(
+            self._on_connect, host, port, limit=_READ_LIMIT, backlog=4096
+        )
+        self._port = server.sockets[0].getsockname()[1]
+        try:
+            if on_ready is not None:
+                on_ready()
+            await self._stop_event.wait()
+        finally:
+            self._closing = True
+            server.close()
+            for _ in range(3):  # also catch connections accepted while closing
+                for task, writer in list(self._conns.items()):
+                    writer.transport.abort()
+                    task.cancel()
+                await asyncio.gather(*self._conns, return_exceptions=True)
+                await asyncio.sleep(0)
+            await server.wait_closed()
+
+    # ---------------------------------------------------------- connection
+    def _on_connect(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        # Register synchronously so that stop() sees connections whose task
+        # has not started yet (their transports would leak otherwise).
+        if self._closing:
+            writer.transport.abort()
+            return
+        task = asyncio.get_running_loop().create_task(self._handle(reader, writer))
+        self._conns[task] = writer
+        task.add_done_callback(lambda done: self._conns.pop(done, None))
+
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        with self._lock:
+            self._connections += 1
+            conn = self._connections
+        try:
+            while (request := await self._read_request(reader, conn)) is not None:
+                req, keep_alive = request
+                with self._lock:
+                    self._requests.append(req)
+                if not await self._send(writer, self._respond(req), keep_alive):
+                    break
+        except _BadRequestError:
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n")
+            writer.write(b"Connection: close\r\n\r\n")
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    @staticmethod
+    async def _read_request(
+        reader: asyncio.StreamReader, conn: int
+    ) -> tuple[RecordedRequest, bool] | None:
+        """Read one request; None on a clean EOF between requests."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial.strip():
+                raise _BadRequestError from exc
+            return None
+        except asyncio.LimitOverrunError as exc:
+            raise _BadRequestError from exc
+        lines = head.decode("latin-1").split("\r\n")
+        try:
+            method, target, version = lines[0].split(" ", 2)
+            headers: dict[str, str] = {}
+            for line in filter(None, lines[1:]):
+                name, value = line.split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length") or 0)
+        except ValueError as exc:
+            raise _BadRequestError from exc
+        if "transfer-encoding" in headers:
+            raise _BadRequestError  # requests are never chunked
+        body = await reader.readexactly(length) if length else b""
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:  # includes UnicodeDecodeError
+            parsed = None
+        token = headers.get("connection", "").lower()
+        keep_alive = "close" not in token and (
+            version == "HTTP/1.1" or "keep-alive" in token
+        )
+        split = urlsplit(target)
+        query = parse_qs(split.query, keep_blank_values=True)
+        record = RecordedRequest(method, split.path, query, headers, body, parsed, conn)
+        record.route = _route(split.path)
+        return record, keep_alive
+
+    async def _send(
+        self, writer: asyncio.StreamWriter, reply: Reply, keep_alive: bool
+    ) -> bool:
+        """Write ``reply`` as shaped by its step; returns whether to keep going."""
+        step = reply.step
+        if step.first_byte_delay:
+            await asyncio.sleep(step.first_byte_delay)
+        if step.reset_before_headers:
+            await _abort(writer)
+            return False
+        chunked = reply.chunked
+        pieces = reply.pieces if chunked else [b"".join(reply.pieces)]
+        framing = "Transfer-Encoding" if chunked else "Content-Length"
+        base = {
+            "Content-Type": reply.content_type,
+            framing: "chunked" if chunked else str(len(pieces[0])),
+            "Connection": "keep-alive" if keep_alive else "close",
+        }
+        try:
+            phrase = HTTPStatus(reply.status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        lines = [f"HTTP/1.1 {reply.status} {phrase}"]
+        lines += [f"{k}: {v}" for k, v in merge_headers(base, reply.headers).items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        await writer.drain()
+        budget = step.reset_after_bytes
+        for index, piece in enumerate(pieces):
+            if index and step.event_delay:
+                await asyncio.sleep(step.event_delay)
+            size = 1 if step.trickle else max(len(piece), 1)
+            for start in range(0, len(piece), size):
+                part = piece[start : start + size]
+                if budget is not None and len(part) >= budget:
+                    await _write(writer, part[:budget], chunked)
+                    await _abort(writer)
+                    return False
+                budget = None if budget is None else budget - len(part)
+                await _write(writer, part, chunked)
+        if budget is not None:  # whole body sent, but never finish it cleanly
+            await _abort(writer)
+            return False
+        if chunked:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        return keep_alive
+
+    # ------------------------------------------------------------- routing
+    def _respond(self, req: RecordedRequest) -> Reply:
+        if req.route == "chat":
+            return self._chat(req)
+        if req.route == "other":
+            return json_reply(404, {"error": "Not Found"})
+        if req.method != "GET":
+            return phrase_reply(405)
+        if req.route == "hub":
+            return self._hub(req)
+        return json_reply(200, catalogue(self.models, self.vision_models))
+
+    def _hub(self, req: RecordedRequest) -> Reply:
+        repo = unquote(req.path[len(_HUB_PREFIX) :]).strip("/")
+        entries = self.models.get(repo)
+        with self._lock:
+            self._hub_counts[repo] = self._hub_counts.get(repo, 0) + 1
+            queue = self._hub_scripts.get(repo)
+            step = queue.popleft() if queue else Step()
+
+        def default() -> Reply:
+            if entries is None:
+                message = f"Repository Not Found for url: {self.url}{req.path}."
+                return json_reply(404, {"error": message})
+            payload: dict[str, Any] = {
+                "_id": hashlib.sha256(repo.encode()).hexdigest()[:24],
+                "id": repo,
+            }
+            expand = req.query.get("expand[]", []) + req.query.get("expand", [])
+            if "inferenceProviderMapping" in expand:
+                mapping = mapping_json(entries, self.mapping_shape)
+                payload["inferenceProviderMapping"] = mapping
+            return json_reply(200, payload)
+
+        headers = {} if entries is not None else {"X-Error-Code": "RepoNotFound"}
+        return step_reply(step, headers, default)
+
+    def _chat(self, req: RecordedRequest) -> Reply:
+        with self._lock:
+            self._counter += 1
+            number = self._counter
+        headers = {"x-request-id": f"req-{number}"}
+        body = req.json if isinstance(req.json, dict) else None
+        model = body.get("model") if body is not None else None
+        token = self.require_token
+        if token and req.headers.get("authorization") != f"Bearer {token}":
+            headers["X-Error-Message"] = _BAD_TOKEN
+            return json_reply(401, {"error": _BAD_TOKEN}, headers)
+        if req.method != "POST":
+            return phrase_reply(405, headers)
+        if body is None or not isinstance(model, str) or not model:
+            message = "Request body must be JSON with a 'model' string."
+            error = {"message": message, "type": "invalid_request_error"}
+            return json_reply(400, {"error": error}, headers)
+        request: dict[str, Any] = body
+        router = req.path == _ROUTER_CHAT
+        resolved = resolve_model(self.models, model) if router else ("custom", model)
+        if isinstance(resolved, Reply):
+            resolved.headers.update(headers)
+            return resolved
+        provider, served_model = resolved
+        req.provider = provider
+        if router:
+            headers["x-inference-provider"] = provider
+        with self._lock:
+            queue = self._scripts.get(provider)
+            step = queue.popleft() if queue else None
+            failure = self._failures.get(provider) if step is None else None
+            failed = failure is not None and failure[2].random() < failure[0]
+        if failure is not None and failed:
+            return phrase_reply(failure[1], headers)
+        chosen = step or Step()
+        text = chosen.answer
+        if text is None:
+            text = self.answers.get(provider, f"Hello from {provider}.")
+
+        def default() -> Reply:
+            return chat_reply(
+                request,
+                text,
+                number=number,
+                model=served_model,
+                style=self.usage_style.get(provider, "last"),
+                force_json=chosen.stream_json_for_stream,
+            )
+
+        return step_reply(chosen, headers, default)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake router in the foreground until Ctrl-C."""
+    parser = argparse.ArgumentParser(description="Fake Hugging Face router + Hub.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--require-token", default=None)
+    parser.add_argument("--mapping-shape", choices=["dict", "list"], default="dict")
+    args = parser.parse_args(argv)
+    server = RouterServer(
+        require_token=args.require_token, mapping_shape=args.mapping_shape
+    )
+
+    def ready() -> None:
+        print(f"fake router listening on http://{args.host}:{server.port}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(server.serve(args.host, args.port, on_ready=ready))
+
+
+if __name__ == "__main__":
+    main()

@@ -123,11 +123,7 @@ def validate_repo_id(repo_id: str) -> str:
         >>> validate_repo_id("Qwen/Qwen2.5-72B-Instruct")
         'Qwen/Qwen2.5-72B-Instruct'
     """
-    if (
-        not _REPO_ID.fullmatch(repo_id)
-        or ".." in repo_id
-        or repo_id.endswith((".", "-"))
-    ):
+    if not _REPO_ID.fullmatch(repo_id) or ".." in repo_id or repo_id.endswith((".", "-")):
         msg = (
             f"{repo_id!r} is not a Hugging Face model id: expected 'org/name' made "
             "of letters, digits, '-', '_' and '.' (or a known alias such as "

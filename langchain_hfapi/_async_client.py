@@ -129,26 +129,22 @@ class AsyncHFClient(ClientCore):
 
     async def _load_mapping(self, repo_id: str) -> list[ProviderMapping]:
         url, params = self.mapping_request(repo_id)
-        with transport_errors():
-            response = await self.http.get(
-                url, params=params, headers=self.headers(hub=True)
-            )
         try:
+            with transport_errors(url):
+                response = await self.http.get(url, params=params, headers=self.headers(hub=True))
             check_response(response, response.content)
             return parse_mapping(decode_json(response, response.content))
         except HuggingFaceAPIError as err:
-            raise err.with_context(model=repo_id, provider="hub") from None
+            raise err.with_context(model=repo_id, provider="hub") from err
 
     async def candidates(self, target: Target) -> list[Candidate]:
         """Async twin of `HFClient.candidates`."""
-        mapping = (
-            await self.fetch_mapping(target.repo_id) if target.needs_mapping else None
-        )
+        mapping = await self.fetch_mapping(target.repo_id) if target.needs_mapping else None
         return build_candidates(target, self.settings.router_url, mapping)
 
     async def get_json(self, url: str) -> Any:
         """Async twin of `HFClient.get_json`."""
-        with transport_errors():
+        with transport_errors(url):
             response = await self.http.get(url, headers=self.headers(hub=True))
         check_response(response, response.content)
         return decode_json(response, response.content)
@@ -165,7 +161,7 @@ class AsyncHFClient(ClientCore):
                 await asyncio.sleep(attempt.delay)
             headers: httpx.Headers | None = None
             try:
-                with transport_errors():
+                with transport_errors(cand.url):
                     response = await self.http.post(
                         cand.url,
                         content=encode_body(cand.wire_model, payload),
@@ -180,9 +176,7 @@ class AsyncHFClient(ClientCore):
             plan.succeeded(attempt)
             return body, attribution(cand, response.headers, plan)
 
-    async def open_stream(
-        self, target: Target, payload: Mapping[str, Any]
-    ) -> AsyncChatStream:
+    async def open_stream(self, target: Target, payload: Mapping[str, Any]) -> AsyncChatStream:
         """Async twin of `HFClient.open_stream`."""
         plan = self.plan(await self.candidates(target))
         attempt = plan.first()
@@ -195,9 +189,7 @@ class AsyncHFClient(ClientCore):
                 attempt = plan.next_after(attempt, err)
                 continue
             plan.succeeded(attempt)
-            stream.metadata.update(
-                attribution(attempt.candidate, stream._response.headers, plan)
-            )
+            stream.metadata.update(attribution(attempt.candidate, stream._response.headers, plan))
             return stream
 
     async def _prime_within_deadline(
@@ -212,9 +204,7 @@ class AsyncHFClient(ClientCore):
             err = APITimeoutError(f"no first token within {limit} s")
             raise with_context(err, attempt.candidate) from None
 
-    async def _prime(
-        self, attempt: Attempt, payload: Mapping[str, Any]
-    ) -> AsyncChatStream:
+    async def _prime(self, attempt: Attempt, payload: Mapping[str, Any]) -> AsyncChatStream:
         """Sends the request and reads events until the first token."""
         cand = attempt.candidate
         request = self.http.build_request(
@@ -223,11 +213,11 @@ class AsyncHFClient(ClientCore):
             content=encode_body(cand.wire_model, payload),
             headers=self.headers(stream=True),
         )
-        with transport_errors():
+        with transport_errors(cand.url):
             response = await self.http.send(request, stream=True)
         events = self._events(response)
         try:
-            if response.status_code >= 400 or "event-stream" not in response.headers.get(
+            if response.status_code >= 300 or "event-stream" not in response.headers.get(
                 "content-type", ""
             ):
                 with transport_errors():

@@ -9,7 +9,7 @@ from pathlib import Path
 __all__ = ["MISSING_TOKEN_HELP", "find_token", "token_path"]
 
 MISSING_TOKEN_HELP = (
-    "No Hugging Face token found. Create one with the 'Make calls to Inference "
+    "No Hugging Face token found. Create one with the 'Make calls to Inference "  # noqa: S105
     "Providers' permission at https://huggingface.co/settings/tokens, then set "
     "the HF_TOKEN environment variable (export HF_TOKEN=hf_...) or pass "
     "api_key= to ChatHuggingFaceAPI."
@@ -36,7 +36,7 @@ def token_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def find_token(env: Mapping[str, str] | None = None) -> str | None:
-    """Looks for a token in the environment, then in the token file.
+    r"""Looks for a token in the environment, then in the token file.
 
     Order: `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, then the file from
     `token_path`. Whitespace is stripped; empty values count as missing.

@@ -77,9 +77,7 @@ def _fallback(err: HuggingFaceAPIError) -> list[str]:
     return list(FALLBACK_MODELS)
 
 
-def get_models(
-    *, api_key: str | None = None, router_url: str = DEFAULT_ROUTER_URL
-) -> list[str]:
+def get_models(*, api_key: str | None = None, router_url: str = DEFAULT_ROUTER_URL) -> list[str]:
     """Lists the chat models the router serves (`GET /v1/models`).
 
     When the router cannot be reached or answers with an error, logs a warning

@@ -102,9 +102,7 @@ class HFClient(ClientCore):
         >>> client = HFClient(ClientSettings(api_key=SecretStr("hf_...")))
     """
 
-    def __init__(
-        self, settings: ClientSettings, http_client: httpx.Client | None = None
-    ) -> None:
+    def __init__(self, settings: ClientSettings, http_client: httpx.Client | None = None) -> None:
         super().__init__(settings)
         self._http = http_client
         self._owns_http = http_client is None
@@ -116,9 +114,7 @@ class HFClient(ClientCore):
         if self._http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(
-                        timeout=self.settings.timeout, follow_redirects=False
-                    )
+                    self._http = httpx.Client(timeout=self.settings.timeout, follow_redirects=False)
         return self._http
 
     def close(self) -> None:
@@ -145,13 +141,13 @@ class HFClient(ClientCore):
 
     def _load_mapping(self, repo_id: str) -> list[ProviderMapping]:
         url, params = self.mapping_request(repo_id)
-        with transport_errors():
-            response = self.http.get(url, params=params, headers=self.headers(hub=True))
         try:
+            with transport_errors(url):
+                response = self.http.get(url, params=params, headers=self.headers(hub=True))
             check_response(response, response.content)
             return parse_mapping(decode_json(response, response.content))
         except HuggingFaceAPIError as err:
-            raise err.with_context(model=repo_id, provider="hub") from None
+            raise err.with_context(model=repo_id, provider="hub") from err
 
     def candidates(self, target: Target) -> list[Candidate]:
         """Lists where a request for `target` may go, fetching the mapping if needed."""
@@ -160,7 +156,7 @@ class HFClient(ClientCore):
 
     def get_json(self, url: str) -> Any:
         """Sends an authenticated GET and decodes the JSON answer."""
-        with transport_errors():
+        with transport_errors(url):
             response = self.http.get(url, headers=self.headers(hub=True))
         check_response(response, response.content)
         return decode_json(response, response.content)
@@ -188,7 +184,7 @@ class HFClient(ClientCore):
                 time.sleep(attempt.delay)
             headers: httpx.Headers | None = None
             try:
-                with transport_errors():
+                with transport_errors(cand.url):
                     response = self.http.post(
                         cand.url,
                         content=encode_body(cand.wire_model, payload),
@@ -242,11 +238,11 @@ class HFClient(ClientCore):
             content=encode_body(cand.wire_model, payload),
             headers=self.headers(stream=True),
         )
-        with transport_errors():
+        with transport_errors(cand.url):
             response = self.http.send(request, stream=True)
         deadline = self._deadline()
         try:
-            if response.status_code >= 400 or "event-stream" not in response.headers.get(
+            if response.status_code >= 300 or "event-stream" not in response.headers.get(
                 "content-type", ""
             ):
                 with transport_errors():

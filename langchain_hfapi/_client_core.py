@@ -84,8 +84,11 @@ class ClientSettings:
 
 
 @contextlib.contextmanager
-def transport_errors() -> Iterator[None]:
+def transport_errors(url: str = "") -> Iterator[None]:
     """Turns httpx transport exceptions into package errors (one boundary).
+
+    Args:
+        url: The URL being requested, named in the message.
 
     Raises:
         APITimeoutError: For any httpx timeout.
@@ -94,10 +97,12 @@ def transport_errors() -> Iterator[None]:
     try:
         yield
     except httpx.TimeoutException as err:
-        raise APITimeoutError(f"request timed out ({type(err).__name__})") from err
+        where = f" to {url}" if url else ""
+        raise APITimeoutError(f"request{where} timed out ({type(err).__name__})") from err
     except (httpx.TransportError, httpx.StreamError) as err:
-        detail = str(err) or type(err).__name__
-        raise APIConnectionError(f"connection failed: {excerpt(detail)}") from err
+        detail = excerpt(str(err) or type(err).__name__)
+        where = f" to {url}" if url else ""
+        raise APIConnectionError(f"connection{where} failed: {detail}") from err
 
 
 def parse_event(data: bytes) -> dict[str, Any] | None:
@@ -204,7 +209,7 @@ class ClientCore:
     def mapping_request(self, repo_id: str) -> tuple[str, dict[str, str]]:
         """Returns the Hub URL and query for a model's provider mapping."""
         url = f"{self.settings.hub_url.rstrip('/')}/api/models/{repo_id}"
-        return url, {"expand[]": "inferenceProviderMapping"}
+        return url, {"expand": "inferenceProviderMapping"}
 
 
 def encode_body(wire_model: str, payload: Mapping[str, Any]) -> bytes:
@@ -221,13 +226,23 @@ def encode_body(wire_model: str, payload: Mapping[str, Any]) -> bytes:
 
 
 def check_response(response: httpx.Response, body: bytes) -> None:
-    """Raises the typed error of an HTTP error response.
+    """Raises the typed error of an HTTP error or redirect response.
+
+    Redirects are never followed: the token is sent only to the configured
+    router, Hub or `base_url` hosts.
 
     Raises:
-        HuggingFaceAPIError: For any status >= 400.
+        HuggingFaceAPIError: For any status >= 300.
     """
-    if response.status_code >= 400:
-        raise error_from_response(response.status_code, response.headers, body)
+    status = response.status_code
+    if 300 <= status < 400:
+        location = response.headers.get("location", "?")
+        msg = f"unexpected redirect to {location} (not followed, to keep the token)"
+        raise HuggingFaceAPIError(
+            msg, status_code=status, request_id=response.headers.get("x-request-id")
+        )
+    if status >= 400:
+        raise error_from_response(status, response.headers, body)
 
 
 def decode_json(response: httpx.Response, body: bytes) -> dict[str, Any]:
@@ -267,9 +282,7 @@ def raise_not_event_stream(response: httpx.Response, body: bytes) -> None:
     raise MalformedResponseError(msg, status_code=response.status_code)
 
 
-def attribution(
-    cand: Candidate, headers: httpx.Headers, plan: FailoverPlan
-) -> dict[str, Any]:
+def attribution(cand: Candidate, headers: httpx.Headers, plan: FailoverPlan) -> dict[str, Any]:
     """Builds the provider attribution for `response_metadata`.
 
     Args:

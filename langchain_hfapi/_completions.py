@@ -76,7 +76,7 @@ def _tool_calls(raw_calls: list[Any]) -> tuple[list[Any], list[Any]]:
         fixed = {**raw, "function": function}
         try:
             calls.append(parse_tool_call(fixed, return_id=True))
-        except Exception as err:  # noqa: BLE001 - parser raises OutputParserException
+        except Exception as err:
             invalid.append(make_invalid_tool_call(fixed, str(err)))
     return calls, invalid
 
@@ -86,9 +86,7 @@ def _reasoning(fields: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def completion_to_message(
-    body: Any, metadata: Mapping[str, Any]
-) -> AIMessage:
+def completion_to_message(body: Any, metadata: Mapping[str, Any]) -> AIMessage:
     """Converts a whole chat completion into an `AIMessage`.
 
     Args:

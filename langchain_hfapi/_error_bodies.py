@@ -96,9 +96,7 @@ def _read_body(
     text = body.decode("utf-8", errors="replace")
     message: str | None = None
     code: str | None = None
-    if "html" in content_type or text.lstrip()[:15].lower().startswith(
-        ("<!doctype", "<html")
-    ):
+    if "html" in content_type or text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
         title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
         message = "HTML error page" + (f": {title.group(1).strip()}" if title else "")
     else:
@@ -109,9 +107,7 @@ def _read_body(
     return excerpt(message or header_message or "no error message"), code
 
 
-def _class_for(
-    status: int, message: str, code: str | None
-) -> type[HuggingFaceAPIError]:
+def _class_for(status: int, message: str, code: str | None) -> type[HuggingFaceAPIError]:
     """Picks the error class for a status code and message."""
     simple: dict[int, type[HuggingFaceAPIError]] = {
         401: AuthenticationError,
@@ -162,9 +158,7 @@ def error_from_response(
         "body": excerpt(body.decode("utf-8", errors="replace")),
     }
     if cls is RateLimitError:
-        return RateLimitError(
-            message, retry_after=parse_retry_after(headers), **context
-        )
+        return RateLimitError(message, retry_after=parse_retry_after(headers), **context)
     return cls(message, **context)
 
 

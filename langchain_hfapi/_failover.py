@@ -91,9 +91,7 @@ def should_move_on(error: HuggingFaceAPIError) -> bool:
         True for retryable errors, 402 and "model not supported"; False for
         401/403 and invalid requests, which no provider will accept.
     """
-    return is_retryable(error) or isinstance(
-        error, (PaymentRequiredError, ModelNotSupportedError)
-    )
+    return is_retryable(error) or isinstance(error, (PaymentRequiredError, ModelNotSupportedError))
 
 
 @dataclass

@@ -94,9 +94,7 @@ def parse_mapping(data: Any) -> list[ProviderMapping]:
     if isinstance(data, dict):
         entries = [_entry(k, v) for k, v in data.items()]
     elif isinstance(data, list):
-        entries = [
-            _entry(item.get("provider"), item) for item in data if isinstance(item, dict)
-        ]
+        entries = [_entry(item.get("provider"), item) for item in data if isinstance(item, dict)]
     else:
         entries = []
     return [e for e in entries if e is not None]
@@ -207,8 +205,7 @@ class MappingCache:
             and stale.value is not None
         ):
             logger.warning(
-                "Hub unreachable (%s); using the provider mapping of %s cached "
-                "%.0f s ago",
+                "Hub unreachable (%s); using the provider mapping of %s cached %.0f s ago",
                 type(error).__name__,
                 key[2],
                 self._clock() - (stale.expires - self.ttl),
@@ -216,9 +213,7 @@ class MappingCache:
             return stale.value
         raise error
 
-    def fetch(
-        self, key: Key, load: Callable[[], list[ProviderMapping]]
-    ) -> list[ProviderMapping]:
+    def fetch(self, key: Key, load: Callable[[], list[ProviderMapping]]) -> list[ProviderMapping]:
         """Returns the cached mapping, calling `load` once on a miss.
 
         Args:
@@ -243,7 +238,7 @@ class MappingCache:
                 return value
             try:
                 value = load()
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 return self._settle(key, err)
             self._store(key, value)
             return value
@@ -275,7 +270,7 @@ class MappingCache:
     ) -> list[ProviderMapping]:
         try:
             value = await load()
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             return self._settle(key, err)
         finally:
             self._tasks.pop(key, None)

@@ -167,7 +167,7 @@ def trim_to_length(
     kept = trim_messages(
         list(messages),
         max_tokens=max_chars,
-        token_counter=_message_length,
+        token_counter=calculate_length,
         strategy="last",
         include_system=True,
         start_on="human",

@@ -81,5 +81,5 @@ def backoff_delay(
     """
     if retry_after is not None:
         return retry_after
-    base = min(INITIAL_RETRY_DELAY * 2 ** (retry - 1), MAX_RETRY_DELAY)
+    base = min(INITIAL_RETRY_DELAY * 2.0 ** (retry - 1), MAX_RETRY_DELAY)
     return base * (1.0 - 0.25 * rand())

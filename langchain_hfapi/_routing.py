@@ -92,7 +92,11 @@ def resolve_target(
     """  # noqa: E501
     if base_url is not None:
         return Target(validate_model_name(resolve_alias(model, aliases)), base_url=base_url)
-    name, route = split_route(model)
+    try:
+        name, route = split_route(model)
+    except ValueError:
+        validate_repo_id(model)  # explains what a model id looks like
+        raise
     repo_id = validate_repo_id(resolve_alias(name, aliases))
     providers, policy = _parse_provider(route if route is not None else provider)
     return Target(repo_id, providers, policy)
@@ -125,8 +129,6 @@ def build_candidates(
         return [Candidate(target.repo_id, target.policy, url, wire)]
     entries = select_providers(target.repo_id, mapping or (), target.providers)
     return [
-        Candidate(
-            target.repo_id, e.provider, url, f"{target.repo_id}:{e.provider}", e.provider_id
-        )
+        Candidate(target.repo_id, e.provider, url, f"{target.repo_id}:{e.provider}", e.provider_id)
         for e in entries
     ]

@@ -1,9 +1,9 @@
-"""An incremental, spec-correct Server-Sent Events decoder (no I/O).
+r"""An incremental, spec-correct Server-Sent Events decoder (no I/O).
 
 Frames on bytes and splits lines only on CR, LF and CRLF (never on U+2028 or
 other Unicode separators), so multi-byte UTF-8 characters split across reads
 are safe. `data:` works with or without the space, comment lines (":...") and
-unknown fields are ignored, several `data` lines join with "\\n", and an event
+unknown fields are ignored, several `data` lines join with "\n", and an event
 still pending when the stream ends is dispatched (some servers omit the last
 blank line). Only the data payload is returned: the chat stream needs no
 `event`, `id` or `retry` fields.
@@ -17,13 +17,13 @@ __all__ = ["SSEDecoder", "aiter_sse_data", "iter_sse_data"]
 
 
 class SSEDecoder:
-    """Turns byte chunks into the data payloads of complete events.
+    r"""Turns byte chunks into the data payloads of complete events.
 
     Example:
         >>> decoder = SSEDecoder()
         >>> decoder.feed(b'data: {"a"')
         []
-        >>> decoder.feed(b": 1}\\n\\n")
+        >>> decoder.feed(b": 1}\n\n")
         [b'{"a": 1}']
     """
 

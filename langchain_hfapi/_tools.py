@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage
@@ -23,6 +23,9 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = ["ToolsMixin", "convert_tool_choice"]
 
@@ -65,9 +68,9 @@ def convert_tool_choice(
 class ToolsMixin:
     """`bind_tools` and `with_structured_output` for a chat model."""
 
-    if TYPE_CHECKING:  # provided by BaseChatModel
-
-        def bind(self, **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]: ...
+    def _bind(self, **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+        """Calls `BaseChatModel.bind` (the class this mixin is combined with)."""
+        return cast("BaseChatModel", self).bind(**kwargs)
 
     def _tool_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Returns the per-call kwargs that go into the request body."""
@@ -121,7 +124,7 @@ class ToolsMixin:
                 kwargs["tool_choice"] = choice
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
-        return self.bind(tools=formatted, **kwargs)
+        return self._bind(tools=formatted, **kwargs)
 
     def with_structured_output(
         self,
@@ -180,7 +183,7 @@ class ToolsMixin:
                 if strict is not None:
                     spec["strict"] = strict
                 response_format = {"type": "json_schema", "json_schema": spec}
-            llm = self.bind(
+            llm = self._bind(
                 response_format=response_format, ls_structured_output_format=ls_format, **kwargs
             )
             parser = (

@@ -16,9 +16,8 @@ from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
 )
+from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.language_models.chat_models import (
-    BaseChatModel,
-    LangSmithParams,
     agenerate_from_stream,
     generate_from_stream,
 )
@@ -145,7 +144,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _collect_hfapi_extra(cls, values: dict[str, Any]) -> Any:
+    def _collect_hfapi_extra(cls, values: Any) -> Any:
         """Moves unknown constructor kwargs into `model_kwargs`, with a warning."""
         if not isinstance(values, dict):
             return values
@@ -188,14 +187,17 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
+        """Maps the token field to the environment variable it is read from."""
         return {"api_key": "HF_TOKEN"}
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
+        """Checks whether the model can be serialized (it can; the token is not)."""
         return True
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
+        """Returns the namespace LangChain serialization stores the class under."""
         return ["langchain_hfapi", "chat_models"]
 
     @property
@@ -269,9 +271,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     # --- requests ------------------------------------------------------------
 
     def _target(self, model: str, provider: Any) -> Target:
-        return resolve_target(
-            model, provider, aliases=self.model_aliases, base_url=self.base_url
-        )
+        return resolve_target(model, provider, aliases=self.model_aliases, base_url=self.base_url)
 
     def _prepare(
         self,
@@ -329,9 +329,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return await agenerate_from_stream(
-                self._astream(messages, stop, run_manager, **kwargs)
-            )
+            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
         body, meta = await self.async_client.complete(target, payload)
         message = completion_to_message(body, {**meta, **extra})

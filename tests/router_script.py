@@ -8,6 +8,7 @@ Hub/OpenAI-style payloads and do no I/O (see `tests.router_server` for that).
 
 from __future__ import annotations
 
+import hashlib
 import json as jsonlib
 import re
 import time
@@ -93,9 +94,9 @@ class Step:
         event_delay: Seconds to sleep between SSE events.
         trickle: Write the body one byte per write (one chunk per byte if
             chunked), draining after each.
-        events: Custom SSE stream: dicts are sent as ``data: <json>\\n\\n``,
-            strings are sent verbatim.
-        done: Append ``data: [DONE]\\n\\n`` after ``events``.
+        events: Custom SSE stream: dicts are sent as ``data: <json>`` events
+            (compact JSON, blank-line terminated), strings are sent verbatim.
+        done: Append a ``data: [DONE]`` event after ``events``.
         json: Custom JSON body (served with ``status``, 200 by default).
         answer: Override the default answer text for this request.
         stream_json_for_stream: Answer a stream request with a plain JSON
@@ -129,7 +130,7 @@ class Step:
     ) -> Step:
         """An error response, e.g. ``Step.error(429, {"error": "slow down"})``."""
         if body is None:
-            body = {"error": f"HTTP {status}"}
+            body = {"error": reason_phrase(status)}
         return cls(
             status=status,
             body=body,
@@ -159,16 +160,12 @@ class Step:
         return cls(first_byte_delay=seconds, **kwargs)
 
     @classmethod
-    def stream(
-        cls, events: Sequence[SseEvent], *, done: bool = True, **kwargs: Any
-    ) -> Step:
+    def stream(cls, events: Sequence[SseEvent], *, done: bool = True, **kwargs: Any) -> Step:
         """A fully custom SSE stream (see `Step.events`)."""
         return cls(events=list(events), done=done, **kwargs)
 
     @classmethod
-    def completion(
-        cls, payload: dict[str, Any], *, status: int = 200, **kwargs: Any
-    ) -> Step:
+    def completion(cls, payload: dict[str, Any], *, status: int = 200, **kwargs: Any) -> Step:
         """A fully custom non-streaming JSON body."""
         return cls(json=payload, status=status, **kwargs)
 
@@ -333,9 +330,7 @@ def stream_chunks(
             chunk["usage"] = None
         chunks.append(chunk)
     if style == "separate" and include_usage:
-        chunks.append(
-            {**chunks[-1], "choices": [], "usage": usage(prompt, len(tokens))}
-        )
+        chunks.append({**chunks[-1], "choices": [], "usage": usage(prompt, len(tokens))})
     return chunks
 
 
@@ -361,23 +356,27 @@ class Reply:
 
 
 DONE = b"data: [DONE]\n\n"
+ROUTER_CHAT = "/v1/chat/completions"
+HUB_PREFIX = "/api/models/"
 POLICIES = frozenset({"fastest", "cheapest", "preferred"})
 
 
-def json_reply(
-    status: int, payload: Any, headers: dict[str, str] | None = None
-) -> Reply:
+def reason_phrase(status: int) -> str:
+    """The HTTP reason phrase for ``status`` (``"HTTP <n>"`` if unknown)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
     """A JSON reply."""
     return Reply(status, "application/json", [dumps(payload)], headers=headers or {})
 
 
 def phrase_reply(status: int, headers: dict[str, str] | None = None) -> Reply:
     """A ``{"error": "<reason phrase>"}`` reply, e.g. ``Service Unavailable``."""
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = f"HTTP {status}"
-    return json_reply(status, {"error": phrase}, headers)
+    return json_reply(status, {"error": reason_phrase(status)}, headers)
 
 
 def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
@@ -388,9 +387,7 @@ def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str
     return merged
 
 
-def step_reply(
-    step: Step, headers: dict[str, str], default: Callable[[], Reply]
-) -> Reply:
+def step_reply(step: Step, headers: dict[str, str], default: Callable[[], Reply]) -> Reply:
     """The reply for ``step``: its custom stream/JSON/body, else ``default()``."""
     if step.events is not None:
         pieces = [sse(event) for event in step.events] + ([DONE] if step.done else [])
@@ -421,9 +418,7 @@ def not_supported(model: str, provider: str | None) -> Reply:
     return json_reply(400, {"error": error})
 
 
-def resolve_model(
-    models: Mapping[str, list[ProviderEntry]], model: str
-) -> tuple[str, str] | Reply:
+def resolve_model(models: Mapping[str, list[ProviderEntry]], model: str) -> tuple[str, str] | Reply:
     """Map ``org/name[:provider|policy]`` to ``(provider, providerId)`` or an error.
 
     Policies (and a bare repo id, meaning ``:fastest``) pick the first ``live``
@@ -448,9 +443,7 @@ def resolve_model(
 
 def mapping_json(entries: list[ProviderEntry], shape: str) -> Any:
     """The Hub ``inferenceProviderMapping`` value, dict- or list-shaped."""
-    items = [
-        (p, {"status": s, "providerId": pid, "task": t}) for p, pid, s, t in entries
-    ]
+    items = [(p, {"status": s, "providerId": pid, "task": t}) for p, pid, s, t in entries]
     if shape == "list":
         return [{"provider": p, **fields} for p, fields in items]
     return dict(items)
@@ -514,8 +507,58 @@ def chat_reply(
         return json_reply(200, completion_json(cid, model, tokens, finish, prompt))
     options = request.get("stream_options")
     include = isinstance(options, dict) and bool(options.get("include_usage"))
-    chunks = stream_chunks(
-        cid, model, tokens, finish, prompt, style=style, include_usage=include
-    )
+    chunks = stream_chunks(cid, model, tokens, finish, prompt, style=style, include_usage=include)
     pieces = [sse(chunk) for chunk in chunks] + [DONE]
     return Reply(200, "text/event-stream", pieces, chunked=True)
+
+
+def parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
+    """Parse a request head into method, target, version and lower-cased headers.
+
+    Raises:
+        ValueError: If the head is malformed.
+    """
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, version = lines[0].split(" ", 2)
+    headers: dict[str, str] = {}
+    for line in filter(None, lines[1:]):
+        name, value = line.split(":", 1)
+        headers[name.strip().lower()] = value.strip()
+    return method, target, version, headers
+
+
+def route_of(path: str) -> str:
+    """Classify a request path: ``chat``, ``hub``, ``models`` or ``other``."""
+    if path in (ROUTER_CHAT, "/chat/completions") or (
+        path.endswith(ROUTER_CHAT) and len(path) > len(ROUTER_CHAT) + 1
+    ):
+        return "chat"
+    if path.startswith(HUB_PREFIX):
+        return "hub"
+    return "models" if path == "/v1/models" else "other"
+
+
+def hub_reply(
+    repo: str,
+    entries: list[ProviderEntry] | None,
+    query: Mapping[str, list[str]],
+    *,
+    shape: str,
+    url: str,
+) -> Reply:
+    """The Hub's model-info reply (``404 RepoNotFound`` for unknown repos).
+
+    ``inferenceProviderMapping`` is only included when the query asks for it
+    with ``expand[]=inferenceProviderMapping`` (or ``expand=...``), as on the
+    real Hub.
+    """
+    if entries is None:
+        message = f"Repository Not Found for url: {url}."
+        return json_reply(404, {"error": message}, {"X-Error-Code": "RepoNotFound"})
+    payload: dict[str, Any] = {
+        "_id": hashlib.sha256(repo.encode()).hexdigest()[:24],
+        "id": repo,
+    }
+    if "inferenceProviderMapping" in [*query.get("expand[]", ()), *query.get("expand", ())]:
+        payload["inferenceProviderMapping"] = mapping_json(entries, shape)
+    return json_reply(200, payload)

@@ -15,39 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import random
 import threading
+import traceback
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.router_script import (
-    DEFAULT_MODELS,
-    DEFAULT_VISION_MODELS,
-    MappingShape,
-    ProviderEntry,
-    RecordedRequest,
-    Reply,
-    Step,
-    UsageStyle,
-    catalogue,
-    chat_reply,
-    json_reply,
-    mapping_json,
-    merge_headers,
-    phrase_reply,
-    resolve_model,
-    step_reply,
-)
+from tests import router_script as rs
+from tests.router_script import DEFAULT_MODELS, RecordedRequest, Reply, Step
 
 __all__ = ["DEFAULT_MODELS", "RecordedRequest", "RouterServer", "Step", "main"]
 
-_ROUTER_CHAT = "/v1/chat/completions"
-_HUB_PREFIX = "/api/models/"
 _BAD_TOKEN = "Invalid username or password."
 _READ_LIMIT = 1 << 20
 
@@ -67,20 +48,8 @@ async def _abort(writer: asyncio.StreamWriter) -> None:
 
 async def _write(writer: asyncio.StreamWriter, data: bytes, chunked: bool) -> None:
     if data:
-        writer.write(
-            f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data
-        )
+        writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data)
         await writer.drain()
-
-
-def _route(path: str) -> str:
-    if path in (_ROUTER_CHAT, "/chat/completions") or (
-        path.endswith(_ROUTER_CHAT) and len(path) > len(_ROUTER_CHAT) + 1
-    ):
-        return "chat"
-    if path.startswith(_HUB_PREFIX):
-        return "hub"
-    return "models" if path == "/v1/models" else "other"
 
 
 class RouterServer:
@@ -98,18 +67,18 @@ class RouterServer:
 
     def __init__(
         self,
-        models: Mapping[str, list[ProviderEntry]] | None = None,
+        models: Mapping[str, list[rs.ProviderEntry]] | None = None,
         *,
-        mapping_shape: MappingShape = "dict",
-        usage_style: Mapping[str, UsageStyle] | None = None,
+        mapping_shape: rs.MappingShape = "dict",
+        usage_style: Mapping[str, rs.UsageStyle] | None = None,
         answers: Mapping[str, str] | None = None,
         require_token: str | None = None,
-        vision_models: frozenset[str] = DEFAULT_VISION_MODELS,
+        vision_models: frozenset[str] = rs.DEFAULT_VISION_MODELS,
     ) -> None:
         source = DEFAULT_MODELS if models is None else models
         self.models = {repo: list(entries) for repo, entries in source.items()}
         self.mapping_shape = mapping_shape
-        self.usage_style: dict[str, UsageStyle] = dict(usage_style or {})
+        self.usage_style: dict[str, rs.UsageStyle] = dict(usage_style or {})
         self.answers = dict(answers or {})
         self.require_token = require_token
         self.vision_models = vision_models
@@ -276,9 +245,7 @@ class RouterServer:
             await server.wait_closed()
 
     # ---------------------------------------------------------- connection
-    def _on_connect(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # Register synchronously so that stop() sees connections whose task
         # has not started yet (their transports would leak otherwise).
         if self._closing:
@@ -288,9 +255,7 @@ class RouterServer:
         self._conns[task] = writer
         task.add_done_callback(lambda done: self._conns.pop(done, None))
 
-    async def _handle(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:
             self._connections += 1
             conn = self._connections
@@ -299,7 +264,12 @@ class RouterServer:
                 req, keep_alive = request
                 with self._lock:
                     self._requests.append(req)
-                if not await self._send(writer, self._respond(req), keep_alive):
+                try:
+                    reply = self._respond(req)
+                except Exception as exc:  # a bug in the fake: say so, don't hang
+                    traceback.print_exc()
+                    reply = rs.json_reply(500, {"error": f"fake router bug: {exc!r}"})
+                if not await self._send(writer, reply, keep_alive):
                     break
         except _BadRequestError:
             writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n")
@@ -322,13 +292,8 @@ class RouterServer:
             return None
         except asyncio.LimitOverrunError as exc:
             raise _BadRequestError from exc
-        lines = head.decode("latin-1").split("\r\n")
         try:
-            method, target, version = lines[0].split(" ", 2)
-            headers: dict[str, str] = {}
-            for line in filter(None, lines[1:]):
-                name, value = line.split(":", 1)
-                headers[name.strip().lower()] = value.strip()
+            method, target, version, headers = rs.parse_head(head)
             length = int(headers.get("content-length") or 0)
         except ValueError as exc:
             raise _BadRequestError from exc
@@ -340,18 +305,14 @@ class RouterServer:
         except ValueError:  # includes UnicodeDecodeError
             parsed = None
         token = headers.get("connection", "").lower()
-        keep_alive = "close" not in token and (
-            version == "HTTP/1.1" or "keep-alive" in token
-        )
+        keep_alive = "close" not in token and (version == "HTTP/1.1" or "keep-alive" in token)
         split = urlsplit(target)
         query = parse_qs(split.query, keep_blank_values=True)
         record = RecordedRequest(method, split.path, query, headers, body, parsed, conn)
-        record.route = _route(split.path)
+        record.route = rs.route_of(split.path)
         return record, keep_alive
 
-    async def _send(
-        self, writer: asyncio.StreamWriter, reply: Reply, keep_alive: bool
-    ) -> bool:
+    async def _send(self, writer: asyncio.StreamWriter, reply: Reply, keep_alive: bool) -> bool:
         """Write ``reply`` as shaped by its step; returns whether to keep going."""
         step = reply.step
         if step.first_byte_delay:
@@ -367,12 +328,8 @@ class RouterServer:
             framing: "chunked" if chunked else str(len(pieces[0])),
             "Connection": "keep-alive" if keep_alive else "close",
         }
-        try:
-            phrase = HTTPStatus(reply.status).phrase
-        except ValueError:
-            phrase = "Unknown"
-        lines = [f"HTTP/1.1 {reply.status} {phrase}"]
-        lines += [f"{k}: {v}" for k, v in merge_headers(base, reply.headers).items()]
+        lines = [f"HTTP/1.1 {reply.status} {rs.reason_phrase(reply.status)}"]
+        lines += [f"{k}: {v}" for k, v in rs.merge_headers(base, reply.headers).items()]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         await writer.drain()
         budget = step.reset_after_bytes
@@ -401,15 +358,15 @@ class RouterServer:
         if req.route == "chat":
             return self._chat(req)
         if req.route == "other":
-            return json_reply(404, {"error": "Not Found"})
+            return rs.json_reply(404, {"error": "Not Found"})
         if req.method != "GET":
-            return phrase_reply(405)
+            return rs.phrase_reply(405)
         if req.route == "hub":
             return self._hub(req)
-        return json_reply(200, catalogue(self.models, self.vision_models))
+        return rs.json_reply(200, rs.catalogue(self.models, self.vision_models))
 
     def _hub(self, req: RecordedRequest) -> Reply:
-        repo = unquote(req.path[len(_HUB_PREFIX) :]).strip("/")
+        repo = unquote(req.path[len(rs.HUB_PREFIX) :]).strip("/")
         entries = self.models.get(repo)
         with self._lock:
             self._hub_counts[repo] = self._hub_counts.get(repo, 0) + 1
@@ -417,21 +374,10 @@ class RouterServer:
             step = queue.popleft() if queue else Step()
 
         def default() -> Reply:
-            if entries is None:
-                message = f"Repository Not Found for url: {self.url}{req.path}."
-                return json_reply(404, {"error": message})
-            payload: dict[str, Any] = {
-                "_id": hashlib.sha256(repo.encode()).hexdigest()[:24],
-                "id": repo,
-            }
-            expand = req.query.get("expand[]", []) + req.query.get("expand", [])
-            if "inferenceProviderMapping" in expand:
-                mapping = mapping_json(entries, self.mapping_shape)
-                payload["inferenceProviderMapping"] = mapping
-            return json_reply(200, payload)
+            shape = self.mapping_shape
+            return rs.hub_reply(repo, entries, req.query, shape=shape, url=self.url + req.path)
 
-        headers = {} if entries is not None else {"X-Error-Code": "RepoNotFound"}
-        return step_reply(step, headers, default)
+        return rs.step_reply(step, {}, default)
 
     def _chat(self, req: RecordedRequest) -> Reply:
         with self._lock:
@@ -443,16 +389,16 @@ class RouterServer:
         token = self.require_token
         if token and req.headers.get("authorization") != f"Bearer {token}":
             headers["X-Error-Message"] = _BAD_TOKEN
-            return json_reply(401, {"error": _BAD_TOKEN}, headers)
+            return rs.json_reply(401, {"error": _BAD_TOKEN}, headers)
         if req.method != "POST":
-            return phrase_reply(405, headers)
+            return rs.phrase_reply(405, headers)
         if body is None or not isinstance(model, str) or not model:
             message = "Request body must be JSON with a 'model' string."
             error = {"message": message, "type": "invalid_request_error"}
-            return json_reply(400, {"error": error}, headers)
+            return rs.json_reply(400, {"error": error}, headers)
         request: dict[str, Any] = body
-        router = req.path == _ROUTER_CHAT
-        resolved = resolve_model(self.models, model) if router else ("custom", model)
+        router = req.path == rs.ROUTER_CHAT
+        resolved = rs.resolve_model(self.models, model) if router else ("custom", model)
         if isinstance(resolved, Reply):
             resolved.headers.update(headers)
             return resolved
@@ -466,14 +412,14 @@ class RouterServer:
             failure = self._failures.get(provider) if step is None else None
             failed = failure is not None and failure[2].random() < failure[0]
         if failure is not None and failed:
-            return phrase_reply(failure[1], headers)
+            return rs.phrase_reply(failure[1], headers)
         chosen = step or Step()
         text = chosen.answer
         if text is None:
             text = self.answers.get(provider, f"Hello from {provider}.")
 
         def default() -> Reply:
-            return chat_reply(
+            return rs.chat_reply(
                 request,
                 text,
                 number=number,
@@ -482,7 +428,7 @@ class RouterServer:
                 force_json=chosen.stream_json_for_stream,
             )
 
-        return step_reply(chosen, headers, default)
+        return rs.step_reply(chosen, headers, default)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -493,9 +439,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--require-token", default=None)
     parser.add_argument("--mapping-shape", choices=["dict", "list"], default="dict")
     args = parser.parse_args(argv)
-    server = RouterServer(
-        require_token=args.require_token, mapping_shape=args.mapping_shape
-    )
+    server = RouterServer(require_token=args.require_token, mapping_shape=args.mapping_shape)
 
     def ready() -> None:
         print(f"fake router listening on http://{args.host}:{server.port}", flush=True)

@@ -1,0 +1,7 @@
+"""Runs the command line: `python -m langchain_hfapi --help`."""
+
+import sys
+
+from langchain_hfapi._cli import main
+
+sys.exit(main())

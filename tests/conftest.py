@@ -1,0 +1,75 @@
+"""Shared fixtures: the loopback router server and chat models pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from langchain_hfapi import ChatHuggingFaceAPI
+from tests.router_server import RouterServer
+
+TOKEN = "hf_loopback_secret_0123456789"  # noqa: S105 - a fake token for the loopback server
+
+
+@pytest.fixture(scope="session")
+def router_session() -> Iterator[RouterServer]:
+    with RouterServer.running() as server:
+        yield server
+
+
+@pytest.fixture
+def router(router_session: RouterServer) -> Iterator[RouterServer]:
+    """The loopback fake router/Hub, reset before each test."""
+    router_session.reset()
+    router_session.require_token = None
+    yield router_session
+    router_session.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Keeps a developer's real token out of every test."""
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Scales retry waits down 100x and records the unscaled ones.
+
+    The backoff arithmetic itself is tested on its own (test_retry.py); here
+    only the waiting is shortened so failover tests stay fast.
+    """
+    import langchain_hfapi._failover as failover
+
+    waits: list[float] = []
+    real = failover.backoff_delay
+
+    def scaled(retry: int, retry_after: float | None = None, rand: Any = None) -> float:
+        delay = real(retry, retry_after) if rand is None else real(retry, retry_after, rand)
+        waits.append(delay)
+        return delay / 100
+
+    monkeypatch.setattr(failover, "backoff_delay", scaled)
+    return waits
+
+
+@pytest.fixture
+def make_llm(router: RouterServer, fast_retries: list[float]) -> Callable[..., ChatHuggingFaceAPI]:
+    """Builds a chat model that talks to the loopback server."""
+
+    def make(**kwargs: Any) -> ChatHuggingFaceAPI:
+        options: dict[str, Any] = {
+            "model": "meta-llama/Llama-3.3-70B-Instruct",
+            "api_key": TOKEN,
+            "router_url": router.url,
+            "hub_url": router.url,
+            "timeout": 10,
+            **kwargs,
+        }
+        return ChatHuggingFaceAPI(**options)
+
+    return make

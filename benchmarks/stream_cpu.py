@@ -132,8 +132,12 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     mapping = json.dumps(
-        {"id": MODEL, "inferenceProviderMapping": {"together": {
-            "status": "live", "providerId": "x", "task": "conversational"}}}
+        {
+            "id": MODEL,
+            "inferenceProviderMapping": {
+                "together": {"status": "live", "providerId": "x", "task": "conversational"}
+            },
+        }
     ).encode()
     proc = multiprocessing.Process(
         target=serve, args=(port, sse_body(args.chunks), mapping), daemon=True
@@ -153,7 +157,7 @@ def main() -> None:
         ),
     }
     try:
-        from langchain_openai import ChatOpenAI  # noqa: PLC0415 - optional comparison
+        from langchain_openai import ChatOpenAI
 
         models["ChatOpenAI"] = ChatOpenAI(model=MODEL, api_key="x", base_url=f"{url}/v1")
     except ImportError:

@@ -14,6 +14,8 @@ __all__ = [
     "VISION_MODELS",
     "resolve_alias",
     "split_route",
+    "validate_model_name",
+    "validate_provider",
     "validate_repo_id",
 ]
 
@@ -101,6 +103,24 @@ def split_route(model: str) -> tuple[str, str | None]:
         msg = f"Invalid provider or policy {route!r} in model {model!r}"
         raise ValueError(msg)
     return name, route
+
+
+def validate_provider(slug: str) -> str:
+    """Checks a provider slug or policy name ("together", "fireworks-ai", "fastest").
+
+    Args:
+        slug: The name to check.
+
+    Returns:
+        `slug` unchanged.
+
+    Raises:
+        ValueError: If it is not lower-case letters, digits, "-", "_" and ".".
+    """
+    if not _ROUTE.fullmatch(slug):
+        msg = f"Invalid provider {slug!r}: expected a slug such as 'together' or 'fastest'"
+        raise ValueError(msg)
+    return slug
 
 
 def validate_repo_id(repo_id: str) -> str:

@@ -8,9 +8,10 @@ cannot move between loops.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -22,6 +23,7 @@ from langchain_hfapi._client_core import (
     decode_json,
     encode_body,
     has_content,
+    new_async_http_client,
     parse_event,
     raise_not_event_stream,
     transport_errors,
@@ -34,6 +36,19 @@ from langchain_hfapi._sse import SSEDecoder
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
 __all__ = ["AsyncChatStream", "AsyncHFClient"]
+
+
+class _LoopClient(NamedTuple):
+    client: httpx.AsyncClient
+    closer: AsyncGenerator[None, None]
+
+
+async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Closes `client` when the generator is closed (at loop shutdown)."""
+    try:
+        yield
+    finally:
+        await client.aclose()
 
 
 class AsyncChatStream:
@@ -100,27 +115,34 @@ class AsyncHFClient(ClientCore):
     ) -> None:
         super().__init__(settings)
         self._given = http_client
-        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """The httpx client of the running event loop, created on first use."""
+    async def _http(self) -> httpx.AsyncClient:
+        """The httpx client of the running event loop, created on first use.
+
+        A private client is closed when its loop shuts down: a started async
+        generator is registered with the loop, and `loop.shutdown_asyncgens()`
+        (run by `asyncio.run` and test runners) closes it, closing the client.
+        """
         if self._given is not None:
             return self._given
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            for old in [lp for lp in self._clients if lp.is_closed()]:
-                del self._clients[old]
-            client = httpx.AsyncClient(timeout=self.settings.timeout, follow_redirects=False)
-            self._clients[loop] = client
-        return client
+        entry = self._clients.get(loop)
+        if entry is None:
+            client = new_async_http_client(self.settings)
+            closer = _close_at_loop_shutdown(client)
+            await closer.asend(None)
+            entry = _LoopClient(client, closer)
+            self._clients[loop] = entry
+        return entry.client
 
     async def aclose(self) -> None:
         """Closes the private httpx client of the running loop."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        entry = self._clients.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry.closer.aclose()
 
     async def fetch_mapping(self, repo_id: str) -> list[ProviderMapping]:
         """Async twin of `HFClient.fetch_mapping`."""
@@ -129,9 +151,10 @@ class AsyncHFClient(ClientCore):
 
     async def _load_mapping(self, repo_id: str) -> list[ProviderMapping]:
         url, params = self.mapping_request(repo_id)
+        http = await self._http()
         try:
             with transport_errors(url):
-                response = await self.http.get(url, params=params, headers=self.headers(hub=True))
+                response = await http.get(url, params=params, headers=self.headers(hub=True))
             check_response(response, response.content)
             return parse_mapping(decode_json(response, response.content))
         except HuggingFaceAPIError as err:
@@ -144,8 +167,9 @@ class AsyncHFClient(ClientCore):
 
     async def get_json(self, url: str) -> Any:
         """Async twin of `HFClient.get_json`."""
+        http = await self._http()
         with transport_errors(url):
-            response = await self.http.get(url, headers=self.headers(hub=True))
+            response = await http.get(url, headers=self.headers(hub=True))
         check_response(response, response.content)
         return decode_json(response, response.content)
 
@@ -154,6 +178,7 @@ class AsyncHFClient(ClientCore):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Async twin of `HFClient.complete`."""
         plan = self.plan(await self.candidates(target))
+        http = await self._http()
         attempt = plan.first()
         while True:
             cand = attempt.candidate
@@ -162,7 +187,7 @@ class AsyncHFClient(ClientCore):
             headers: httpx.Headers | None = None
             try:
                 with transport_errors(cand.url):
-                    response = await self.http.post(
+                    response = await http.post(
                         cand.url,
                         content=encode_body(cand.wire_model, payload),
                         headers=self.headers(),
@@ -186,7 +211,7 @@ class AsyncHFClient(ClientCore):
             try:
                 stream = await self._prime_within_deadline(attempt, payload)
             except HuggingFaceAPIError as err:
-                attempt = plan.next_after(attempt, err)
+                attempt = plan.next_after(attempt, with_context(err, attempt.candidate))
                 continue
             plan.succeeded(attempt)
             stream.metadata.update(attribution(attempt.candidate, stream._response.headers, plan))
@@ -207,14 +232,15 @@ class AsyncHFClient(ClientCore):
     async def _prime(self, attempt: Attempt, payload: Mapping[str, Any]) -> AsyncChatStream:
         """Sends the request and reads events until the first token."""
         cand = attempt.candidate
-        request = self.http.build_request(
+        http = await self._http()
+        request = http.build_request(
             "POST",
             cand.url,
             content=encode_body(cand.wire_model, payload),
             headers=self.headers(stream=True),
         )
         with transport_errors(cand.url):
-            response = await self.http.send(request, stream=True)
+            response = await http.send(request, stream=True)
         events = self._events(response)
         try:
             if response.status_code >= 300 or "event-stream" not in response.headers.get(

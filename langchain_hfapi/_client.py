@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Generator, Iterator, Mapping
 from types import TracebackType
 from typing import Any
@@ -22,6 +23,7 @@ from langchain_hfapi._client_core import (
     decode_json,
     encode_body,
     has_content,
+    new_http_client,
     parse_event,
     raise_not_event_stream,
     transport_errors,
@@ -107,20 +109,29 @@ class HFClient(ClientCore):
         self._http = http_client
         self._owns_http = http_client is None
         self._lock = threading.Lock()
+        self._finalizer: weakref.finalize[[], HFClient] | None = None
 
     @property
     def http(self) -> httpx.Client:
-        """The httpx client, created on first use (no work at construction)."""
+        """The httpx client, created on first use (no work at construction).
+
+        A private client is closed when this object is garbage collected, so
+        no socket is left open by a model that is simply dropped.
+        """
         if self._http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(timeout=self.settings.timeout, follow_redirects=False)
+                    client = new_http_client(self.settings)
+                    self._finalizer = weakref.finalize(self, client.close)
+                    self._http = client
         return self._http
 
     def close(self) -> None:
         """Closes the private httpx client, if one was created."""
-        if self._owns_http and self._http is not None:
-            self._http.close()
+        if self._finalizer is not None:
+            self._finalizer()  # closes the client once
+            self._finalizer = None
+        if self._owns_http:
             self._http = None
 
     def fetch_mapping(self, repo_id: str) -> list[ProviderMapping]:
@@ -223,7 +234,7 @@ class HFClient(ClientCore):
             try:
                 stream = self._prime(attempt, payload)
             except HuggingFaceAPIError as err:
-                attempt = plan.next_after(attempt, err)
+                attempt = plan.next_after(attempt, with_context(err, attempt.candidate))
                 continue
             plan.succeeded(attempt)
             stream.metadata.update(attribution(attempt.candidate, stream._response.headers, plan))

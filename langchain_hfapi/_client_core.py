@@ -36,6 +36,8 @@ __all__ = [
     "ClientCore",
     "ClientSettings",
     "has_content",
+    "new_async_http_client",
+    "new_http_client",
     "parse_event",
     "transport_errors",
 ]
@@ -43,6 +45,8 @@ __all__ = [
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_HUB_URL = "https://huggingface.co"
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)  # whole-request bound
+# Many concurrent streams (agents, batch) need more than httpx's 100 connections.
+CONNECTION_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 USER_AGENT = f"langchain-hfapi/{__version__}"
 
 
@@ -210,6 +214,18 @@ class ClientCore:
         """Returns the Hub URL and query for a model's provider mapping."""
         url = f"{self.settings.hub_url.rstrip('/')}/api/models/{repo_id}"
         return url, {"expand": "inferenceProviderMapping"}
+
+
+def new_http_client(settings: ClientSettings) -> httpx.Client:
+    """Creates the private sync httpx client: no redirects, wide pool."""
+    return httpx.Client(timeout=settings.timeout, follow_redirects=False, limits=CONNECTION_LIMITS)
+
+
+def new_async_http_client(settings: ClientSettings) -> httpx.AsyncClient:
+    """Creates a private async httpx client: no redirects, wide pool."""
+    return httpx.AsyncClient(
+        timeout=settings.timeout, follow_redirects=False, limits=CONNECTION_LIMITS
+    )
 
 
 def encode_body(wire_model: str, payload: Mapping[str, Any]) -> bytes:

@@ -105,7 +105,10 @@ def completion_to_message(body: Any, metadata: Mapping[str, Any]) -> AIMessage:
         msg = "answer has no choices: " + excerpt(json.dumps(body))
         raise MalformedResponseError(msg)
     choice = choices[0]
-    message = choice.get("message") or {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        msg = "answer choice has no message: " + excerpt(json.dumps(body))
+        raise MalformedResponseError(msg)
     response_metadata: dict[str, Any] = {"model_provider": MODEL_PROVIDER, **metadata}
     _add_final_metadata(response_metadata, body, choice.get("finish_reason"))
     if choice.get("logprobs") is not None:
@@ -227,6 +230,8 @@ def _tool_call_chunks(raw_calls: list[Any]) -> list[Any]:
     for position, raw in enumerate(raw_calls):
         function = raw.get("function") or {}
         args = function.get("arguments")
+        if args == "null":  # a tool without arguments; summed chunks must parse
+            args = "{}"
         chunks.append(
             tool_call_chunk(
                 name=function.get("name"),

@@ -32,7 +32,8 @@ EXCERPT_CHARS = 300  # longest body excerpt kept in an error message
 
 _NOT_SUPPORTED = re.compile(r"not supported by|model_not_supported|does not exist", re.I)
 _TOO_LONG = re.compile(
-    r"context length|context window|maximum context|too long|must be <=|"
+    r"context length|context window|maximum context|too long|"
+    r"tokens \+ `?max_new_tokens`? must be <=|must have less than|"
     r"input is too large|prompt is too long",
     re.I,
 )
@@ -104,7 +105,8 @@ def _read_body(
             message, code = _message_from_json(json.loads(text))
         except ValueError:
             message = text or None
-    return excerpt(message or header_message or "no error message"), code
+    raw = text if text.strip() not in ("", "{}", "[]", "null") else None
+    return excerpt(message or header_message or raw or "no error message"), code
 
 
 def _class_for(status: int, message: str, code: str | None) -> type[HuggingFaceAPIError]:
@@ -152,14 +154,13 @@ def error_from_response(
         body, headers.get("content-type", ""), headers.get("x-error-message")
     )
     cls = _class_for(status, message, code)
-    context: dict[str, Any] = {
-        "status_code": status,
-        "request_id": headers.get("x-request-id"),
-        "body": excerpt(body.decode("utf-8", errors="replace")),
-    }
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=parse_retry_after(headers), **context)
-    return cls(message, **context)
+    return cls(
+        message,
+        status_code=status,
+        request_id=headers.get("x-request-id"),
+        body=excerpt(body.decode("utf-8", errors="replace")),
+        retry_after=parse_retry_after(headers),
+    )
 
 
 def error_from_event(payload: Mapping[str, Any]) -> HuggingFaceAPIError:

@@ -126,16 +126,25 @@ class FailoverPlan:
         if not self.candidates:
             msg = "FailoverPlan needs at least one candidate"
             raise ValueError(msg)
-        ready = list(self.candidates)
-        if self.health is not None:
-            ready = [c for c in self.candidates if self.health.admits(c)]
-            for cand in self.candidates:
-                if cand not in ready:
-                    self.failures.append(_record(cand, "cooling_down", None))
-            if not ready:
-                ready = [min(self.candidates, key=self.health.cooldown_ends)]
-        self._queue = ready[1:]
-        return Attempt(ready[0])
+        self._queue = list(self.candidates)
+        attempt = self._next_ready()
+        if attempt is not None:
+            return attempt
+        assert self.health is not None  # only health makes a candidate unready
+        return Attempt(min(self.candidates, key=self.health.cooldown_ends))
+
+    def _next_ready(self) -> Attempt | None:
+        """Pops queued candidates until one is admitted; records the skipped ones.
+
+        Admission is asked only of a candidate about to be tried, so a
+        half-open provider's probe is claimed only by a call that uses it.
+        """
+        while self._queue:
+            cand = self._queue.pop(0)
+            if self.health is None or self.health.admits(cand):
+                return Attempt(cand)
+            self.failures.append(_record(cand, "cooling_down", None))
+        return None
 
     def next_after(self, attempt: Attempt, error: HuggingFaceAPIError) -> Attempt:
         """Returns the attempt that follows a failed one.
@@ -163,14 +172,15 @@ class FailoverPlan:
                 self.health.record_success(cand)
         if not should_move_on(error):
             raise error
-        retry_after = error.retry_after if isinstance(error, RateLimitError) else None
+        retry_after = error.retry_after
         wait_ok = retry_after is None or retry_after <= MAX_RETRY_AFTER
         if is_retryable(error) and attempt.retry < self.max_retries and wait_ok:
             delay = backoff_delay(attempt.retry + 1, retry_after, self.rand)
             return Attempt(cand, attempt.retry + 1, delay)
         self._errors.append(error)
-        if self._queue:
-            return Attempt(self._queue.pop(0))
+        following = self._next_ready()
+        if following is not None:
+            return following
         if len(self._errors) == 1:
             raise error
         raise AllProvidersFailedError(self._errors, model=cand.repo_id) from error

@@ -27,7 +27,7 @@ DEFAULT_FAILURES = 3  # consecutive failures that start a cooldown
 class _State:
     failures: int = 0
     open_until: float = 0.0
-    probing: bool = False
+    probe_until: float = 0.0  # a probe is in flight until then
 
 
 class ProviderHealth:
@@ -68,9 +68,12 @@ class ProviderHealth:
             state = self._states.get(self._key(cand))
             if state is None or state.failures < self.failures:
                 return True
-            if state.probing or self._clock() < state.open_until:
+            now = self._clock()
+            if now < state.open_until or now < state.probe_until:
                 return False
-            state.probing = True
+            # Half-open: this call probes. A probe whose call never reports back
+            # (cancelled, abandoned) expires after another cooldown.
+            state.probe_until = now + self.cooldown
             return True
 
     def cooldown_ends(self, cand: Candidate) -> float:
@@ -95,7 +98,7 @@ class ProviderHealth:
         with self._lock:
             state = self._states.setdefault(self._key(cand), _State())
             state.failures += 1
-            state.probing = False
+            state.probe_until = 0.0
             if state.failures >= self.failures:
                 state.open_until = self._clock() + self.cooldown
 

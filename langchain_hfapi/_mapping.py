@@ -8,6 +8,7 @@ the mapping either as a dict keyed by provider or as a list of objects with a
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
 import threading
@@ -89,8 +90,8 @@ def parse_mapping(data: Any) -> list[ProviderMapping]:
         >>> parse_mapping({"together": {"status": "live", "task": "conversational"}})
         [ProviderMapping(provider='together', provider_id=None, status='live', task='conversational')]
     """  # noqa: E501
-    if isinstance(data, dict) and "inferenceProviderMapping" in data:
-        data = data["inferenceProviderMapping"]
+    if isinstance(data, dict) and {"inferenceProviderMapping", "id", "_id"} & data.keys():
+        data = data.get("inferenceProviderMapping")  # a whole model answer
     if isinstance(data, dict):
         entries = [_entry(k, v) for k, v in data.items()]
     elif isinstance(data, list):
@@ -187,7 +188,7 @@ class MappingCache:
         if entry is None or entry.expires <= self._clock():
             return None
         if entry.error is not None:
-            raise entry.error
+            raise copy.copy(entry.error)  # a fresh instance: tracebacks do not pile up
         return entry.value
 
     def _store(self, key: Key, value: list[ProviderMapping]) -> None:

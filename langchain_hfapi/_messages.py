@@ -17,6 +17,7 @@ from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
     SystemMessage,
+    ToolMessage,
     convert_to_openai_messages,
     trim_messages,
 )
@@ -76,7 +77,11 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     if not messages:
         msg = "messages must not be empty"
         raise ValueError(msg)
-    converted = convert_to_openai_messages(list(messages))
+    try:
+        converted = convert_to_openai_messages(list(messages))
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        msg = f"Cannot convert the messages to the OpenAI format: {err}"
+        raise ValueError(msg) from err
     for index, message in enumerate(converted):
         role = message.get("role")
         if role not in ROLES:
@@ -121,6 +126,21 @@ def _message_length(message: BaseMessage) -> int:
     if isinstance(message, AIMessage):
         size += sum(len(json.dumps(call["args"])) for call in message.tool_calls)
     return size + MESSAGE_OVERHEAD
+
+
+def _last_turn_start(messages: Sequence[BaseMessage]) -> int:
+    """Returns where the last turn starts.
+
+    That is its human message, or else the AI message whose tool calls the
+    trailing tool results answer.
+    """
+    humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+    if humans:
+        return humans[-1]
+    start = len(messages) - 1
+    while start > 0 and isinstance(messages[start], ToolMessage):
+        start -= 1
+    return start
 
 
 def calculate_length(messages: Sequence[BaseMessage]) -> int:
@@ -174,12 +194,9 @@ def trim_to_length(
         allow_partial=False,
     )
     if not any(not isinstance(m, SystemMessage) for m in kept):
-        last_human = max(
-            (i for i, m in enumerate(messages) if isinstance(m, HumanMessage)),
-            default=len(messages) - 1,
-        )
-        system = [m for m in messages[:last_human] if isinstance(m, SystemMessage)]
-        kept = system + list(messages[last_human:])
+        start = _last_turn_start(messages)
+        system = [m for m in messages[:start] if isinstance(m, SystemMessage)]
+        kept = system + list(messages[start:])
     info = {
         "dropped_messages": len(messages) - len(kept),
         "original_length": original,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -39,22 +40,30 @@ def parse_retry_after(
         >>> parse_retry_after({"retry-after": "1.5"})
         1.5
     """
-    millis = headers.get("retry-after-ms")
+    millis = _seconds(headers.get("retry-after-ms"))
     if millis is not None:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        return millis / 1000.0
     value = headers.get("retry-after")
     if value is None:
         return None
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return max(float(email.utils.mktime_tz(parsed)) - now(), 0.0)
+
+
+def _seconds(value: str | None) -> float | None:
+    """Parses a non-negative finite number; `None` for anything else."""
+    if value is None:
+        return None
     try:
-        return max(float(value), 0.0)
+        number = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is None:
-            return None
-        return max(float(email.utils.mktime_tz(parsed)) - now(), 0.0)
+        return None
+    return max(number, 0.0) if math.isfinite(number) else None
 
 
 def backoff_delay(
@@ -81,5 +90,5 @@ def backoff_delay(
     """
     if retry_after is not None:
         return retry_after
-    base = min(INITIAL_RETRY_DELAY * 2.0 ** (retry - 1), MAX_RETRY_DELAY)
+    base = min(INITIAL_RETRY_DELAY * 2.0 ** min(retry - 1, 16), MAX_RETRY_DELAY)
     return base * (1.0 - 0.25 * rand())

@@ -10,6 +10,7 @@ from langchain_hfapi._aliases import (
     resolve_alias,
     split_route,
     validate_model_name,
+    validate_provider,
     validate_repo_id,
 )
 from langchain_hfapi._failover import Candidate
@@ -44,18 +45,17 @@ class Target:
 
 
 def _parse_provider(provider: ProviderChoice) -> tuple[tuple[str, ...] | None, str | None]:
+    """Splits a provider choice into (provider slugs, policy)."""
     if provider is None or provider == "auto":
         return None, None
     if isinstance(provider, str):
-        if provider in POLICIES:
-            return None, provider
-        return (split_route(f"x:{provider}")[1] or provider,), None
-    names = tuple(provider)
+        validate_provider(provider)
+        return (None, provider) if provider in POLICIES else ((provider,), None)
+    names = tuple(dict.fromkeys(validate_provider(name) for name in provider))
     if not names:
         msg = "provider list must not be empty"
         raise ValueError(msg)
     for name in names:
-        split_route(f"x:{name}")  # validates the slug
         if name in POLICIES or name == "auto":
             msg = f"{name!r} is a routing policy, not a provider; pass it alone"
             raise ValueError(msg)

@@ -27,12 +27,13 @@ class SSEDecoder:
         [b'{"a": 1}']
     """
 
-    __slots__ = ("_data", "_pending", "_skip_lf")
+    __slots__ = ("_data", "_first_line", "_pending", "_skip_lf")
 
     def __init__(self) -> None:
         self._pending: list[bytes] = []  # start of an unfinished line
         self._data: list[bytes] = []  # data lines of the current event
         self._skip_lf = False  # the last chunk ended in CR: drop a leading LF
+        self._first_line = True  # a UTF-8 BOM may precede the first line
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Decodes a chunk of the body.
@@ -43,6 +44,27 @@ class SSEDecoder:
         Returns:
             The data payloads of the events completed by this chunk.
         """
+        if not chunk:
+            return []
+        lines = self._split_lines(chunk)
+        if not lines:
+            return []
+        events: list[bytes] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
+                    data.clear()
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value[:1] == b" " else value)
+            elif line == b"data":  # a field with no colon has an empty value
+                data.append(b"")
+        return events
+
+    def _split_lines(self, chunk: bytes) -> list[bytes]:
+        """Returns the lines this chunk completes; keeps the unfinished rest."""
         if self._skip_lf and chunk[:1] == b"\n":
             chunk = chunk[1:]
         self._skip_lf = False
@@ -61,17 +83,10 @@ class SSEDecoder:
         tail = lines.pop()
         if tail:
             self._pending.append(tail)
-        events: list[bytes] = []
-        data = self._data
-        for line in lines:
-            if not line:
-                if data:
-                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
-                    data.clear()
-            elif line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value[:1] == b" " else value)
-        return events
+        if self._first_line:
+            self._first_line = False
+            lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
+        return lines
 
     def finish(self) -> list[bytes]:
         """Flushes the event still pending when the stream ended.

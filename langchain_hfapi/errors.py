@@ -21,8 +21,8 @@ code that catches LangChain's provider-neutral errors keeps working. The tree
   x AllProvidersFailedError            every candidate failed; `errors` holds each
 ```
 
-Each error carries `status_code`, `provider`, `model` and `request_id` (any of
-them may be `None`) and names them in its message.
+Each error carries `status_code`, `provider`, `model`, `request_id` and
+`retry_after` (any of them may be `None`) and names the first four in its message.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class HuggingFaceAPIError(ModelError):
         model: The Hub repo id (or `base_url` model name) that was requested.
         request_id: The router's `x-request-id`, for support requests.
         body: A short excerpt of the response body, when there was one.
+        retry_after: Seconds the server asked to wait (`Retry-After`), if any.
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class HuggingFaceAPIError(ModelError):
         model: str | None = None,
         request_id: str | None = None,
         body: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -87,6 +89,7 @@ class HuggingFaceAPIError(ModelError):
         self.model = model
         self.request_id = request_id
         self.body = body
+        self.retry_after = retry_after
 
     def with_context(
         self,
@@ -153,17 +156,7 @@ class InputTooLongError(InvalidRequestError, ContextOverflowError):
 
 
 class RateLimitError(HuggingFaceAPIError, ModelRateLimitError):
-    """Raised on HTTP 429.
-
-    Attributes:
-        retry_after: Seconds the server asked to wait, when it said so.
-    """
-
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, **context: object
-    ) -> None:
-        super().__init__(message, **context)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+    """Raised on HTTP 429; `retry_after` holds the server's `Retry-After`."""
 
 
 class ProviderError(HuggingFaceAPIError, ModelAPIError):
@@ -194,6 +187,7 @@ class AllProvidersFailedError(HuggingFaceAPIError):
             f"{err.provider}: {type(err).__name__}"
             + (f" {err.status_code}" if err.status_code is not None else "")
             + f" {err.message}"
+            + (f" [request_id={err.request_id}]" if err.request_id else "")
             for err in errors
         )
         super().__init__(f"All providers failed: {lines}", model=model)

@@ -10,7 +10,7 @@ import pytest
 from langchain_hfapi import ChatHuggingFaceAPI
 from tests.router_server import RouterServer
 
-TOKEN = "hf_loopback_secret_0123456789"  # noqa: S105 - a fake token for the loopback server
+TOKEN = "hf_loopback_secret_0123456789"
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,7 @@ def test_models_and_mapping_commands(router: RouterServer, monkeypatch: pytest.M
     assert main(["mapping", "llama-3.3-70b", "--hub-url", router.url], out=out) == 0
     rows = [line.split() for line in out.getvalue().splitlines()]
     assert rows[0][:3] == ["together", "live", "conversational"]
-    assert ["hf-inference", "staging"] == rows[-1][:2]
+    assert rows[-1][:2] == ["hf-inference", "staging"]
 
 
 def test_missing_token_explains_how_to_set_one(

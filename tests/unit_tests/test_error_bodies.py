@@ -118,11 +118,6 @@ def test_context_length_messages_give_input_too_long(message: str) -> None:
     assert isinstance(err, core.ContextOverflowError)
 
 
-@pytest.mark.xfail(
-    reason="BUG: TGI's InputLength message '`inputs` must have less than N tokens' is "
-    "classified InvalidRequestError, not InputTooLongError",
-    strict=True,
-)
 def test_tgi_input_length_message_gives_input_too_long() -> None:
     body = {
         "error": "Input validation error: `inputs` must have less than 4096 tokens. Given: 5000",
@@ -381,7 +376,7 @@ def test_with_context_fills_only_missing_fields() -> None:
 def test_all_providers_failed_lists_each_provider() -> None:
     failures = [
         RateLimitError("slow", status_code=429, provider="together"),
-        ProviderError("down", status_code=503, provider="novita"),
+        ProviderError("down", status_code=503, provider="novita", request_id="r-2"),
         errors.APIConnectionError("refused", provider="groq"),
     ]
     err = AllProvidersFailedError(failures, model="m/x")
@@ -389,7 +384,7 @@ def test_all_providers_failed_lists_each_provider() -> None:
     assert err.is_retryable
     assert err.message == (
         "All providers failed: together: RateLimitError 429 slow; "
-        "novita: ProviderError 503 down; groq: APIConnectionError refused"
+        "novita: ProviderError 503 down [request_id=r-2]; groq: APIConnectionError refused"
     )
     assert "model=m/x" in str(err)
     assert not AllProvidersFailedError([PaymentRequiredError("p")], model="m/x").is_retryable

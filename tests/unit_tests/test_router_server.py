@@ -770,6 +770,7 @@ def test_reset_clears_scripts_requests_and_counters(
 
 
 def test_stop_closes_open_streams_and_idle_connections() -> None:
+    before = {t for t in threading.enumerate() if t.name == "fake-router"}
     server = RouterServer().start()
     server.script("together", Step(event_delay=5))
     client = httpx.Client(base_url=server.url, timeout=5)
@@ -796,7 +797,7 @@ def test_stop_closes_open_streams_and_idle_connections() -> None:
 
     assert time.monotonic() - begun < 2
     assert len(errors) == 1
-    assert not any(t.name == "fake-router" for t in threading.enumerate())
+    assert {t for t in threading.enumerate() if t.name == "fake-router"} <= before
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url + "/v1/models")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 
@@ -23,19 +23,22 @@ from langchain_hfapi._client_core import (
     decode_json,
     encode_body,
     has_content,
+    is_event_stream,
     new_async_http_client,
     parse_event,
     raise_not_event_stream,
     transport_errors,
     with_context,
 )
-from langchain_hfapi._failover import Attempt, Candidate
+from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._routing import Target, build_candidates
 from langchain_hfapi._sse import SSEDecoder
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
 __all__ = ["AsyncChatStream", "AsyncHFClient"]
+
+_T = TypeVar("_T")
 
 
 class _LoopClient(NamedTuple):
@@ -178,7 +181,6 @@ class AsyncHFClient(ClientCore):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Async twin of `HFClient.complete`."""
         plan = self.plan(await self.candidates(target))
-        http = await self._http()
         attempt = plan.first()
         while True:
             cand = attempt.candidate
@@ -186,68 +188,77 @@ class AsyncHFClient(ClientCore):
                 await asyncio.sleep(attempt.delay)
             headers: httpx.Headers | None = None
             try:
-                with transport_errors(cand.url):
-                    response = await http.post(
-                        cand.url,
-                        content=encode_body(cand.wire_model, payload),
-                        headers=self.headers(),
-                    )
+                response = await self._within_deadline(self._send(cand, payload, stream=False))
                 headers = response.headers
-                check_response(response, response.content)
-                body = decode_json(response, response.content)
+                body = await self._read(response)
+                check_response(response, body)
+                answer = decode_json(response, body)
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand, headers))
                 continue
             plan.succeeded(attempt)
-            return body, attribution(cand, response.headers, plan)
+            return answer, attribution(cand, response.headers, plan)
 
     async def open_stream(self, target: Target, payload: Mapping[str, Any]) -> AsyncChatStream:
         """Async twin of `HFClient.open_stream`."""
         plan = self.plan(await self.candidates(target))
         attempt = plan.first()
         while True:
+            cand = attempt.candidate
             if attempt.delay:
                 await asyncio.sleep(attempt.delay)
             try:
-                stream = await self._prime_within_deadline(attempt, payload)
+                stream = await self._within_deadline(self._prime(cand, payload))
             except HuggingFaceAPIError as err:
-                attempt = plan.next_after(attempt, with_context(err, attempt.candidate))
+                attempt = plan.next_after(attempt, with_context(err, cand))
                 continue
             plan.succeeded(attempt)
-            stream.metadata.update(attribution(attempt.candidate, stream._response.headers, plan))
+            stream.metadata.update(attribution(cand, stream._response.headers, plan))
             return stream
 
-    async def _prime_within_deadline(
-        self, attempt: Attempt, payload: Mapping[str, Any]
-    ) -> AsyncChatStream:
+    async def _within_deadline(self, step: Awaitable[_T]) -> _T:
+        """Awaits `step`, bounded by `first_token_timeout` when it is set.
+
+        A late step is cancelled; its own cleanup closes the response.
+        """
         limit = self.settings.first_token_timeout
         if limit is None:
-            return await self._prime(attempt, payload)
+            return await step
         try:
-            return await asyncio.wait_for(self._prime(attempt, payload), limit)
+            return await asyncio.wait_for(step, limit)
         except asyncio.TimeoutError:
-            err = APITimeoutError(f"no first token within {limit} s")
-            raise with_context(err, attempt.candidate) from None
+            raise APITimeoutError(f"no first token within {limit} s") from None
 
-    async def _prime(self, attempt: Attempt, payload: Mapping[str, Any]) -> AsyncChatStream:
-        """Sends the request and reads events until the first token."""
-        cand = attempt.candidate
+    async def _send(
+        self, cand: Candidate, payload: Mapping[str, Any], *, stream: bool
+    ) -> httpx.Response:
+        """Sends one request; returns once the headers arrived (body unread)."""
         http = await self._http()
         request = http.build_request(
             "POST",
             cand.url,
             content=encode_body(cand.wire_model, payload),
-            headers=self.headers(stream=True),
+            headers=self.headers(stream=stream),
         )
         with transport_errors(cand.url):
-            response = await http.send(request, stream=True)
+            return await http.send(request, stream=True)
+
+    @staticmethod
+    async def _read(response: httpx.Response) -> bytes:
+        """Reads a whole body and returns the connection to the pool."""
+        try:
+            with transport_errors():
+                return await response.aread()
+        finally:
+            await response.aclose()
+
+    async def _prime(self, cand: Candidate, payload: Mapping[str, Any]) -> AsyncChatStream:
+        """Sends the request and reads events until the first token."""
+        response = await self._send(cand, payload, stream=True)
         events = self._events(response)
         try:
-            if response.status_code >= 300 or "event-stream" not in response.headers.get(
-                "content-type", ""
-            ):
-                with transport_errors():
-                    body = await response.aread()
+            if response.status_code >= 300 or not is_event_stream(response):
+                body = await self._read(response)
                 check_response(response, body)
                 raise_not_event_stream(response, body)
             buffered: list[dict[str, Any]] = []

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 import weakref
@@ -23,19 +25,53 @@ from langchain_hfapi._client_core import (
     decode_json,
     encode_body,
     has_content,
+    header_timeout,
+    is_event_stream,
     new_http_client,
     parse_event,
     raise_not_event_stream,
+    restore_body_timeout,
     transport_errors,
     with_context,
 )
-from langchain_hfapi._failover import Attempt, Candidate
+from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._routing import Target, build_candidates
 from langchain_hfapi._sse import SSEDecoder
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
 __all__ = ["ChatStream", "HFClient"]
+
+
+class _Watchdog:
+    """Shuts a response's socket down if the first token is late (sync only).
+
+    A blocked `recv` cannot be interrupted from its own thread; shutting the
+    socket down from a timer thread ends it with an error, which the caller
+    turns into `APITimeoutError`.
+    """
+
+    def __init__(self, response: httpx.Response, seconds: float) -> None:
+        self._deadline = time.monotonic() + seconds
+        self._response = response
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def expired(self) -> bool:
+        """Checks whether the deadline has passed."""
+        return time.monotonic() >= self._deadline
+
+    def cancel(self) -> None:
+        """Stops the timer (the first token arrived, or the attempt ended)."""
+        self._timer.cancel()
 
 
 class ChatStream:
@@ -195,20 +231,16 @@ class HFClient(ClientCore):
                 time.sleep(attempt.delay)
             headers: httpx.Headers | None = None
             try:
-                with transport_errors(cand.url):
-                    response = self.http.post(
-                        cand.url,
-                        content=encode_body(cand.wire_model, payload),
-                        headers=self.headers(),
-                    )
+                response = self._send(cand, payload, stream=False)
                 headers = response.headers
-                check_response(response, response.content)
-                body = decode_json(response, response.content)
+                body = self._read(response)
+                check_response(response, body)
+                answer = decode_json(response, body)
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand, headers))
                 continue
             plan.succeeded(attempt)
-            return body, attribution(cand, response.headers, plan)
+            return answer, attribution(cand, response.headers, plan)
 
     def open_stream(self, target: Target, payload: Mapping[str, Any]) -> ChatStream:
         """Opens a stream on the first provider that produces a token.
@@ -229,56 +261,75 @@ class HFClient(ClientCore):
         plan = self.plan(self.candidates(target))
         attempt = plan.first()
         while True:
+            cand = attempt.candidate
             if attempt.delay:
                 time.sleep(attempt.delay)
             try:
-                stream = self._prime(attempt, payload)
+                stream = self._prime(cand, payload)
             except HuggingFaceAPIError as err:
-                attempt = plan.next_after(attempt, with_context(err, attempt.candidate))
+                attempt = plan.next_after(attempt, with_context(err, cand))
                 continue
             plan.succeeded(attempt)
-            stream.metadata.update(attribution(attempt.candidate, stream._response.headers, plan))
+            stream.metadata.update(attribution(cand, stream._response.headers, plan))
             return stream
 
-    def _prime(self, attempt: Attempt, payload: Mapping[str, Any]) -> ChatStream:
-        """Sends the request and reads events until the first token."""
-        cand = attempt.candidate
+    def _send(self, cand: Candidate, payload: Mapping[str, Any], *, stream: bool) -> httpx.Response:
+        """Sends one request; returns once the headers arrived (body unread)."""
         request = self.http.build_request(
             "POST",
             cand.url,
             content=encode_body(cand.wire_model, payload),
-            headers=self.headers(stream=True),
+            headers=self.headers(stream=stream),
+            timeout=header_timeout(self.settings),
         )
         with transport_errors(cand.url):
             response = self.http.send(request, stream=True)
-        deadline = self._deadline()
+        restore_body_timeout(response, self.settings)
+        return response
+
+    @staticmethod
+    def _read(response: httpx.Response) -> bytes:
+        """Reads a whole body and returns the connection to the pool."""
         try:
-            if response.status_code >= 300 or "event-stream" not in response.headers.get(
-                "content-type", ""
-            ):
-                with transport_errors():
-                    body = response.read()
+            with transport_errors():
+                return response.read()
+        finally:
+            response.close()
+
+    def _prime(self, cand: Candidate, payload: Mapping[str, Any]) -> ChatStream:
+        """Sends the request and reads events until the first token.
+
+        With `first_token_timeout`, a watchdog shuts the socket down when the
+        deadline passes before the first token, which ends a blocked read.
+        """
+        response = self._send(cand, payload, stream=True)
+        limit = self.settings.first_token_timeout
+        watchdog = _Watchdog(response, limit) if limit is not None else None
+        try:
+            if response.status_code >= 300 or not is_event_stream(response):
+                body = self._read(response)
                 check_response(response, body)
                 raise_not_event_stream(response, body)
             events = self._events(response)
             buffered: list[dict[str, Any]] = []
             for event in events:
                 buffered.append(event)
-                if has_content(event):
+                if has_content(event) or (watchdog is not None and watchdog.expired()):
                     break
-                if deadline is not None and time.monotonic() > deadline:
-                    raise APITimeoutError("no first token before first_token_timeout")
+            if watchdog is not None and watchdog.expired():
+                raise APITimeoutError(f"no first token within {limit} s")
             return ChatStream(response, events, buffered, {}, cand)
         except HuggingFaceAPIError as err:
             response.close()
-            raise with_context(err, cand, response.headers) from err
+            late = watchdog is not None and watchdog.expired()
+            error = APITimeoutError(f"no first token within {limit} s") if late else err
+            raise with_context(error, cand, response.headers) from err
         except BaseException:
             response.close()
             raise
-
-    def _deadline(self) -> float | None:
-        limit = self.settings.first_token_timeout
-        return None if limit is None else time.monotonic() + limit
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
 
     @staticmethod
     def _events(response: httpx.Response) -> Generator[dict[str, Any], None, None]:

@@ -36,9 +36,12 @@ __all__ = [
     "ClientCore",
     "ClientSettings",
     "has_content",
+    "header_timeout",
+    "is_event_stream",
     "new_async_http_client",
     "new_http_client",
     "parse_event",
+    "restore_body_timeout",
     "transport_errors",
 ]
 
@@ -216,6 +219,28 @@ class ClientCore:
         return url, {"expand": "inferenceProviderMapping"}
 
 
+def header_timeout(settings: ClientSettings) -> httpx.Timeout:
+    """Returns the timeout for sending a chat request and waiting for its headers.
+
+    With `first_token_timeout`, the wait for the response headers is bounded by
+    it (a provider that does not even answer is abandoned).
+    """
+    base = httpx.Timeout(settings.timeout)
+    limit = settings.first_token_timeout
+    if limit is None or (base.read is not None and base.read <= limit):
+        return base
+    return httpx.Timeout(connect=base.connect, read=limit, write=base.write, pool=base.pool)
+
+
+def restore_body_timeout(response: httpx.Response, settings: ClientSettings) -> None:
+    """Sets the normal read timeout for the body of a response.
+
+    Used after sending with `header_timeout`: httpcore reads the request's
+    timeout only when the body starts, so the body gets the normal bound.
+    """
+    response.request.extensions["timeout"] = httpx.Timeout(settings.timeout).as_dict()
+
+
 def new_http_client(settings: ClientSettings) -> httpx.Client:
     """Creates the private sync httpx client: no redirects, wide pool."""
     return httpx.Client(timeout=settings.timeout, follow_redirects=False, limits=CONNECTION_LIMITS)
@@ -280,6 +305,11 @@ def decode_json(response: httpx.Response, body: bytes) -> dict[str, Any]:
         msg = f"answer is not a JSON object: {excerpt(text, 120)}"
         raise MalformedResponseError(msg, status_code=response.status_code)
     return data
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    """Checks whether the response's content type is `text/event-stream`."""
+    return "event-stream" in response.headers.get("content-type", "")
 
 
 def raise_not_event_stream(response: httpx.Response, body: bytes) -> None:

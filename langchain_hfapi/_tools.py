@@ -29,6 +29,14 @@ if TYPE_CHECKING:
 
 __all__ = ["ToolsMixin", "convert_tool_choice"]
 
+# Request fields checked before sending: (name, lowest, highest).
+_RANGES = (
+    ("max_tokens", 1, float("inf")),
+    ("temperature", 0.0, float("inf")),
+    ("top_p", 0.0, 1.0),
+    ("top_logprobs", 0, float("inf")),
+)
+
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
@@ -76,16 +84,27 @@ class ToolsMixin:
         """Returns the per-call kwargs that go into the request body."""
         return kwargs
 
+    disabled_params: dict[str, Any] | None
+
     def _check_payload(self, payload: dict[str, Any]) -> None:
-        """Refuses request options the package cannot honour, before sending.
+        """Drops disabled fields and refuses options that cannot be honoured.
 
         Raises:
-            ValueError: For `n` > 1 (one answer per request is returned).
+            ValueError: For `n` > 1 (one answer per request is returned), or a
+                `max_tokens`, `temperature`, `top_p` or `top_logprobs` out of range.
         """
+        for name, values in (self.disabled_params or {}).items():
+            if name in payload and (values is None or payload[name] in values):
+                del payload[name]
         n = payload.get("n")
         if n is not None and n != 1:
             msg = "n > 1 is not supported: send several requests (e.g. batch) instead"
             raise ValueError(msg)
+        for name, low, high in _RANGES:
+            value = payload.get(name)
+            if value is not None and not (isinstance(value, (int, float)) and low <= value <= high):
+                msg = f"{name} must be a number in [{low}, {high}], got {value!r}"
+                raise ValueError(msg)
 
     def bind_tools(
         self,

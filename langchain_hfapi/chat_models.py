@@ -21,6 +21,7 @@ from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
 )
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.utils import get_pydantic_field_names
@@ -35,6 +36,7 @@ from langchain_hfapi._completions import MODEL_PROVIDER, StreamConverter, comple
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
+from langchain_hfapi._profiles import model_profile
 from langchain_hfapi._routing import Target, resolve_target
 from langchain_hfapi._tools import ToolsMixin
 from langchain_hfapi._version import __version__
@@ -134,6 +136,9 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     mapping_ttl: float = DEFAULT_MAPPING_TTL
     provider_cooldown: float = DEFAULT_COOLDOWN
     provider_failures: int = DEFAULT_FAILURES
+    disabled_params: dict[str, Any] | None = None
+    """Request fields never sent: `{"name": None}` drops the field always,
+    `{"name": [values]}` drops it when it has one of those values."""
     http_client: Any = Field(default=None, exclude=True)
     """An `httpx.Client` to send with (optional)."""
     http_async_client: Any = Field(default=None, exclude=True)
@@ -180,6 +185,9 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         self._target(self.model, self.provider)
         self._add_version("langchain-hfapi", __version__)
         return self
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return model_profile(self._target(self.model, self.provider).repo_id)
 
     @property
     def _llm_type(self) -> str:

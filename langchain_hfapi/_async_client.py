@@ -19,6 +19,7 @@ from langchain_hfapi._client_core import (
     ClientCore,
     ClientSettings,
     attribution,
+    check_completion,
     check_response,
     decode_json,
     encode_body,
@@ -46,12 +47,45 @@ class _LoopClient(NamedTuple):
     closer: AsyncGenerator[None, None]
 
 
+# One pool per event loop (and timeout), shared by every model on that loop:
+# connections cannot move between loops, and a pool that lives as long as its
+# loop is closed cleanly by `loop.shutdown_asyncgens()` (run by `asyncio.run`
+# and test runners) instead of by garbage collection at an arbitrary moment.
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _LoopClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def shared_pool(settings: ClientSettings) -> httpx.AsyncClient:
+    """Returns the running loop's shared httpx client for these settings.
+
+    Args:
+        settings: Connection settings (only the timeout distinguishes pools).
+
+    Returns:
+        An open `httpx.AsyncClient`, created on first use.
+    """
+    pools = _POOLS.setdefault(asyncio.get_running_loop(), {})
+    key = repr(httpx.Timeout(settings.timeout))
+    entry = pools.get(key)
+    if entry is None or entry.client.is_closed:
+        client = new_async_http_client(settings)
+        closer = _close_at_loop_shutdown(client)
+        await closer.asend(None)  # registers it with the loop's asyncgen hooks
+        entry = pools[key] = _LoopClient(client, closer)
+    return entry.client
+
+
 async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
     """Closes `client` when the generator is closed (at loop shutdown)."""
     try:
         yield
     finally:
         await client.aclose()
+        # Transports close their sockets on the next loop iteration; let it run
+        # before the loop itself is closed.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
 
 
 class AsyncChatStream:
@@ -108,9 +142,12 @@ class AsyncChatStream:
 class AsyncHFClient(ClientCore):
     """Async twin of `HFClient`.
 
+    Unless an `httpx.AsyncClient` is given, requests go through a pool shared
+    by every client on the running event loop, closed when the loop shuts down.
+
     Args:
         settings: Connection settings.
-        http_client: An `httpx.AsyncClient` to use instead of private ones.
+        http_client: An `httpx.AsyncClient` to use instead of the shared pool.
     """
 
     def __init__(
@@ -118,34 +155,15 @@ class AsyncHFClient(ClientCore):
     ) -> None:
         super().__init__(settings)
         self._given = http_client
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
-            weakref.WeakKeyDictionary()
-        )
 
     async def _http(self) -> httpx.AsyncClient:
-        """The httpx client of the running event loop, created on first use.
-
-        A private client is closed when its loop shuts down: a started async
-        generator is registered with the loop, and `loop.shutdown_asyncgens()`
-        (run by `asyncio.run` and test runners) closes it, closing the client.
-        """
+        """The given httpx client, or the running loop's shared pool."""
         if self._given is not None:
             return self._given
-        loop = asyncio.get_running_loop()
-        entry = self._clients.get(loop)
-        if entry is None:
-            client = new_async_http_client(self.settings)
-            closer = _close_at_loop_shutdown(client)
-            await closer.asend(None)
-            entry = _LoopClient(client, closer)
-            self._clients[loop] = entry
-        return entry.client
+        return await shared_pool(self.settings)
 
     async def aclose(self) -> None:
-        """Closes the private httpx client of the running loop."""
-        entry = self._clients.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry.closer.aclose()
+        """Releases the client (the shared pool itself closes with its loop)."""
 
     async def fetch_mapping(self, repo_id: str) -> list[ProviderMapping]:
         """Async twin of `HFClient.fetch_mapping`."""
@@ -192,7 +210,7 @@ class AsyncHFClient(ClientCore):
                 headers = response.headers
                 body = await self._read(response)
                 check_response(response, body)
-                answer = decode_json(response, body)
+                answer = check_completion(decode_json(response, body))
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand, headers))
                 continue

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from langchain_hfapi._aliases import DEFAULT_MODEL
 from langchain_hfapi._catalog import get_mapping, get_models
 from langchain_hfapi._client_core import DEFAULT_ROUTER_URL
@@ -118,6 +120,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sys.stderr.write(
             f"error: cannot reach Hugging Face (check the internet connection): {err}\n"
         )
+        return 1
+    except ValidationError as err:
+        problem = err.errors()[0]
+        sys.stderr.write(f"error: {str(problem['msg']).removeprefix('Value error, ')}\n")
         return 1
     except (HuggingFaceAPIError, ValueError) as err:
         sys.stderr.write(f"error: {err}\n")

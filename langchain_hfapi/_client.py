@@ -21,6 +21,7 @@ from langchain_hfapi._client_core import (
     ClientCore,
     ClientSettings,
     attribution,
+    check_completion,
     check_response,
     decode_json,
     encode_body,
@@ -51,10 +52,10 @@ class _Watchdog:
     turns into `APITimeoutError`.
     """
 
-    def __init__(self, response: httpx.Response, seconds: float) -> None:
-        self._deadline = time.monotonic() + seconds
+    def __init__(self, response: httpx.Response, deadline: float) -> None:
+        self._deadline = deadline
         self._response = response
-        self._timer = threading.Timer(seconds, self._fire)
+        self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._fire)
         self._timer.daemon = True
         self._timer.start()
 
@@ -235,7 +236,7 @@ class HFClient(ClientCore):
                 headers = response.headers
                 body = self._read(response)
                 check_response(response, body)
-                answer = decode_json(response, body)
+                answer = check_completion(decode_json(response, body))
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand, headers))
                 continue
@@ -282,8 +283,15 @@ class HFClient(ClientCore):
             headers=self.headers(stream=stream),
             timeout=header_timeout(self.settings),
         )
-        with transport_errors(cand.url):
-            response = self.http.send(request, stream=True)
+        try:
+            with transport_errors(cand.url):
+                response = self.http.send(request, stream=True)
+        except APITimeoutError as err:
+            limit = self.settings.first_token_timeout
+            shortened = limit is not None and request.extensions["timeout"]["read"] == limit
+            if shortened and isinstance(err.__cause__, httpx.ReadTimeout):
+                raise APITimeoutError(f"no first token within {limit} s") from err
+            raise
         restore_body_timeout(response, self.settings)
         return response
 
@@ -302,9 +310,10 @@ class HFClient(ClientCore):
         With `first_token_timeout`, a watchdog shuts the socket down when the
         deadline passes before the first token, which ends a blocked read.
         """
-        response = self._send(cand, payload, stream=True)
         limit = self.settings.first_token_timeout
-        watchdog = _Watchdog(response, limit) if limit is not None else None
+        deadline = None if limit is None else time.monotonic() + limit
+        response = self._send(cand, payload, stream=True)
+        watchdog = None if deadline is None else _Watchdog(response, deadline)
         try:
             if response.status_code >= 300 or not is_event_stream(response):
                 body = self._read(response)

@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_ROUTER_URL",
     "ClientCore",
     "ClientSettings",
+    "check_completion",
     "has_content",
     "header_timeout",
     "is_event_stream",
@@ -47,7 +48,8 @@ __all__ = [
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_HUB_URL = "https://huggingface.co"
-DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)  # whole-request bound
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection, at most
+DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=CONNECT_TIMEOUT)  # per connect/read/write
 # Many concurrent streams (agents, batch) need more than httpx's 100 connections.
 CONNECTION_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 USER_AGENT = f"langchain-hfapi/{__version__}"
@@ -64,7 +66,8 @@ class ClientSettings:
         base_url: An OpenAI-compatible server replacing the router.
         bill_to: Organization billed, sent as `X-HF-Bill-To`.
         default_headers: Extra headers on every request.
-        timeout: Bound of each request (seconds or `httpx.Timeout`).
+        timeout: Bound of each request's connect, write and every read
+            (seconds or `httpx.Timeout`): a stalled request fails after it.
         max_retries: Retries of one provider before the next is tried.
         first_token_timeout: Seconds a stream may take to produce its first
             token (or a whole answer its headers) before the next provider.
@@ -305,6 +308,24 @@ def decode_json(response: httpx.Response, body: bytes) -> dict[str, Any]:
         msg = f"answer is not a JSON object: {excerpt(text, 120)}"
         raise MalformedResponseError(msg, status_code=response.status_code)
     return data
+
+
+def check_completion(answer: dict[str, Any]) -> dict[str, Any]:
+    """Checks that a whole answer has `choices[0].message` (else it is retried).
+
+    Raises:
+        MalformedResponseError: If it has not.
+    """
+    choices = answer.get("choices")
+    if not (
+        isinstance(choices, list)
+        and choices
+        and isinstance(choices[0], dict)
+        and isinstance(choices[0].get("message"), dict)
+    ):
+        msg = f"answer has no choices[0].message: {excerpt(json.dumps(answer), 120)}"
+        raise MalformedResponseError(msg, status_code=200)
+    return answer
 
 
 def is_event_stream(response: httpx.Response) -> bool:

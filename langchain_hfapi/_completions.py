@@ -181,7 +181,7 @@ class StreamConverter:
         usage = event.get("usage")
         if usage:
             self._usage = usage  # running totals: the last one wins
-        if not self._body and event.get("id"):
+        if "id" not in self._body and event.get("id"):
             self._body["id"] = event["id"]
         if event.get("system_fingerprint"):
             self._body["system_fingerprint"] = event["system_fingerprint"]

@@ -1,6 +1,6 @@
 """Provider mappings from the Hub: parsing, provider selection and caching.
 
-The Hub answers `GET /api/models/{id}?expand[]=inferenceProviderMapping` with
+The Hub answers `GET /api/models/{id}?expand=inferenceProviderMapping` with
 the mapping either as a dict keyed by provider or as a list of objects with a
 `provider` key; both are read. The order is the user's provider preference.
 """

@@ -9,7 +9,6 @@ tool). Structured output supports `json_schema` (OpenAI's shape),
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.language_models import LanguageModelInput
@@ -19,7 +18,10 @@ from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
 )
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import (
+    Runnable,
+    RunnableLambda,
+)
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -27,7 +29,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["ToolsMixin", "convert_tool_choice"]
+__all__ = ["ToolsMixin", "convert_tool", "convert_tool_choice"]
 
 # Request fields checked before sending: (name, lowest, highest).
 _RANGES = (
@@ -39,6 +41,32 @@ _RANGES = (
 
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
+
+
+def convert_tool(tool: ToolLike, strict: bool | None = None) -> dict[str, Any]:
+    """Converts a tool to the OpenAI format with `langchain_core`'s converter.
+
+    Also sets `strict` on tools already in the OpenAI format (the converter
+    passes them through untouched), and drops the description a TypedDict
+    without a docstring inherits from `dict`.
+
+    Args:
+        tool: A Pydantic class, TypedDict, function, `BaseTool` or OpenAI dict.
+        strict: Ask for schema-exact arguments.
+
+    Returns:
+        `{"type": "function", "function": {"name", "description", "parameters"}}`.
+    """
+    converted = convert_to_openai_tool(tool, strict=strict)
+    function = converted.get("function")
+    if not isinstance(function, dict):
+        return converted
+    function = dict(function)
+    if strict is not None:
+        function["strict"] = strict
+    if function.get("description") == dict.__doc__:
+        del function["description"]
+    return {**converted, "function": function}
 
 
 def convert_tool_choice(
@@ -135,7 +163,7 @@ class ToolsMixin:
         Example:
             >>> llm.bind_tools([get_weather], tool_choice="any")  # doctest: +SKIP
         """
-        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        formatted = [convert_tool(t, strict) for t in tools]
         if tool_choice is not None:
             names = [t["function"]["name"] for t in formatted if "function" in t]
             choice = convert_tool_choice(tool_choice, names)
@@ -171,7 +199,7 @@ class ToolsMixin:
         Raises:
             ValueError: For an unknown method, or `strict` with "json_mode".
         """
-        tool = convert_to_openai_tool(schema, strict=strict)["function"]
+        tool = convert_tool(schema, strict)["function"]
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
         ls_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
         parser: Runnable[Any, Any]
@@ -215,10 +243,13 @@ class ToolsMixin:
             raise ValueError(msg)
         if not include_raw:
             return llm | parser
-        parsed = RunnablePassthrough.assign(
-            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
-        )
-        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
-        return RunnableMap(raw=llm) | parsed.with_fallbacks(
-            [fallback], exception_key="parsing_error"
-        )
+        # One whole-message parse: a malformed answer becomes `parsing_error`,
+        # streamed or not (a streaming parser would drop the failed parse).
+
+        def with_raw(raw: AIMessage) -> dict[str, Any]:
+            try:
+                return {"raw": raw, "parsed": parser.invoke(raw), "parsing_error": None}
+            except Exception as err:
+                return {"raw": raw, "parsed": None, "parsing_error": err}
+
+        return llm | RunnableLambda(with_raw)

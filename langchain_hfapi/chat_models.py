@@ -12,6 +12,7 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -31,7 +32,12 @@ from langchain_hfapi._aliases import DEFAULT_MODEL, DEFAULT_VISION_MODEL
 from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._auth import find_token
 from langchain_hfapi._client import HFClient
-from langchain_hfapi._client_core import DEFAULT_HUB_URL, DEFAULT_ROUTER_URL, ClientSettings
+from langchain_hfapi._client_core import (
+    CONNECT_TIMEOUT,
+    DEFAULT_HUB_URL,
+    DEFAULT_ROUTER_URL,
+    ClientSettings,
+)
 from langchain_hfapi._completions import MODEL_PROVIDER, StreamConverter, completion_to_message
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
@@ -67,9 +73,10 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
 
     Resolves model aliases, looks up which providers serve the model on the
     Hub, and sends each request to `router.huggingface.co/v1/chat/completions`
-    as `"<repo>:<provider>"`, retrying and falling over to the next provider on
-    429, 5xx, 402 and connection errors (in a stream, only before the first
-    token). Answers carry the serving provider in `response_metadata`.
+    as `"<repo>:<provider>"`. 429, 5xx and connection errors are retried, then
+    the next provider is tried; 402 and "model not supported" move on at once
+    (in a stream, only before the first token). Answers carry the serving
+    provider in `response_metadata`.
 
     Setup: `pip install langchain-hfapi` and `export HF_TOKEN=hf_...`.
 
@@ -124,7 +131,8 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     stream_usage: bool = True
     """Whether streams ask for token usage (`stream_options.include_usage`)."""
     timeout: float | None = Field(default=120.0, alias="request_timeout")
-    """Seconds bounding each HTTP request."""
+    """Seconds bounding each request's connect (at most 10 s), write and every
+    read: a stalled provider fails after it (and is retried or failed over)."""
     max_retries: int = 2
     """Retries of one provider (429, 5xx, connection) before the next one."""
     first_token_timeout: float | None = None
@@ -134,8 +142,11 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     model_aliases: dict[str, str] = Field(default_factory=dict)
     """Aliases merged over the built-in table."""
     mapping_ttl: float = DEFAULT_MAPPING_TTL
+    """Seconds a provider mapping fetched from the Hub stays fresh."""
     provider_cooldown: float = DEFAULT_COOLDOWN
+    """Seconds a provider is skipped after `provider_failures` failures in a row."""
     provider_failures: int = DEFAULT_FAILURES
+    """Consecutive failures (429, 5xx, timeout, connection) that start a cooldown."""
     disabled_params: dict[str, Any] | None = None
     """Request fields never sent: `{"name": None}` drops the field always,
     `{"name": [values]}` drops it when it has one of those values."""
@@ -169,12 +180,12 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     @model_validator(mode="after")
     def _check_hfapi_settings(self) -> ChatHuggingFaceAPI:
         """Checks numeric settings and the model name before any request."""
-        for name in ("timeout", "first_token_timeout", "mapping_ttl"):
+        for name in ("timeout", "first_token_timeout", "mapping_ttl", "provider_cooldown"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 msg = f"{name} must be a positive number of seconds, got {value!r}"
                 raise ValueError(msg)
-        for name in ("max_tokens", "max_input_chars"):
+        for name in ("max_tokens", "max_input_chars", "provider_failures"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 msg = f"{name} must be a positive integer, got {value!r}"
@@ -251,7 +262,11 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             base_url=self.base_url,
             bill_to=self.bill_to,
             default_headers=self.default_headers or {},
-            timeout=self.timeout,
+            timeout=(
+                None
+                if self.timeout is None
+                else httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+            ),
             max_retries=self.max_retries,
             first_token_timeout=self.first_token_timeout,
             mapping_ttl=self.mapping_ttl,

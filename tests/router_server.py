@@ -85,10 +85,11 @@ class RouterServer:
         self._lock = threading.Lock()
         self._scripts: defaultdict[str, deque[Step]] = defaultdict(deque)
         self._hub_scripts: defaultdict[str, deque[Step]] = defaultdict(deque)
-        self._failures: dict[str, tuple[float, int, random.Random]] = {}
+        self._failures: dict[str, tuple[float, int, random.Random, Step | None]] = {}
         self._requests: list[RecordedRequest] = []
         self._hub_counts: dict[str, int] = {}
         self._counter = 0
+        self._injected = 0
         self._connections = 0
         self._conns: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._closing = False
@@ -114,14 +115,38 @@ class RouterServer:
             return len(self._scripts.get(provider, ()))
 
     def set_failure_rate(
-        self, provider: str, rate: float, *, status: int = 503, seed: int | None = None
+        self,
+        provider: str,
+        rate: float,
+        *,
+        status: int = 503,
+        seed: int | None = None,
+        step: Step | None = None,
     ) -> None:
-        """Fail unscripted requests to ``provider`` with probability ``rate``."""
+        """Fail unscripted requests to ``provider`` with probability ``rate``.
+
+        A failing request gets ``status`` with its reason phrase, or is answered
+        by ``step`` when given (e.g. ``Step.reset_after(200)`` for a stream cut
+        mid-answer).
+        """
         with self._lock:
             if rate <= 0:
                 self._failures.pop(provider, None)
             else:
-                self._failures[provider] = (rate, status, random.Random(seed))
+                self._failures[provider] = (rate, status, random.Random(seed), step)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for load runs: Hub requests, chat requests, injected failures.
+
+        Also served as JSON at ``GET /_stats`` (for a server in another process).
+        """
+        with self._lock:
+            chats = sum(1 for r in self._requests if r.route == "chat")
+            return {
+                "hub_requests": sum(self._hub_counts.values()),
+                "chat_requests": chats,
+                "failures_injected": self._injected,
+            }
 
     def reset(self) -> None:
         """Clear scripts, failure rates, recorded requests and counters."""
@@ -132,6 +157,7 @@ class RouterServer:
             self._requests.clear()
             self._hub_counts.clear()
             self._counter = 0
+            self._injected = 0
 
     # -------------------------------------------------------- introspection
     @property
@@ -357,6 +383,8 @@ class RouterServer:
     def _respond(self, req: RecordedRequest) -> Reply:
         if req.route == "chat":
             return self._chat(req)
+        if req.route == "other" and req.path == "/_stats":
+            return rs.json_reply(200, self.stats())
         if req.route == "other":
             return rs.json_reply(404, {"error": "Not Found"})
         if req.method != "GET":
@@ -412,7 +440,11 @@ class RouterServer:
             failure = self._failures.get(provider) if step is None else None
             failed = failure is not None and failure[2].random() < failure[0]
         if failure is not None and failed:
-            return rs.phrase_reply(failure[1], headers)
+            with self._lock:
+                self._injected += 1
+            if failure[3] is None:
+                return rs.phrase_reply(failure[1], headers)
+            step = failure[3]
         chosen = step or Step()
         text = chosen.answer
         if text is None:
@@ -438,8 +470,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--require-token", default=None)
     parser.add_argument("--mapping-shape", choices=["dict", "list"], default="dict")
+    parser.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="PROVIDER:RATE[:STATUS|reset]",
+        help="fail that share of a provider's requests (status, or a mid-stream reset)",
+    )
+    parser.add_argument("--answer", default=None, help="answer text ({provider} is replaced)")
     args = parser.parse_args(argv)
     server = RouterServer(require_token=args.require_token, mapping_shape=args.mapping_shape)
+    if args.answer:
+        providers = {p for entries in server.models.values() for p, *_ in entries}
+        server.answers = {p: args.answer.replace("{provider}", p) for p in providers | {"custom"}}
+    for spec in args.fail:
+        provider, rate, *how = spec.split(":")
+        mode = how[0] if how else "503"
+        step = Step.reset_after(120) if mode == "reset" else None
+        server.set_failure_rate(
+            provider, float(rate), status=int(mode) if step is None else 503, step=step
+        )
 
     def ready() -> None:
         print(f"fake router listening on http://{args.host}:{server.port}", flush=True)

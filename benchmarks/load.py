@@ -1,0 +1,174 @@
+"""Concurrent streams over loopback while one provider fails a share of requests.
+
+Every stream must either complete with exactly the expected answer of the
+provider that served it, or raise one of the package's typed errors; nothing
+may be lost or repeated. The fake router runs in a child process (so both
+cores work), fails `--failure-rate` of the first provider's requests (HTTP 503,
+or with `--failure-mode reset` a connection cut mid-answer), and counts Hub
+requests so the single-flight mapping cache can be checked.
+
+Run: `.venv/bin/python -m benchmarks.load --streams 2000 --failure-rate 0.3`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.messages import AIMessageChunk
+
+from langchain_hfapi import ChatHuggingFaceAPI, HuggingFaceAPIError
+
+MODEL = "meta-llama/Llama-3.3-70B-Instruct"
+FAILING = "together"  # first provider of the fake mapping
+ANSWER = "Streaming answer from {provider}: " + " ".join(f"w{i}" for i in range(40)) + "."
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Report:
+    """What one load run saw."""
+
+    streams: int = 0
+    completed: int = 0
+    typed_errors: int = 0
+    wrong_contents: int = 0
+    untyped_errors: int = 0
+    served_by: dict[str, int] = field(default_factory=dict)
+    errors_by_class: dict[str, int] = field(default_factory=dict)
+
+
+def rss_mib() -> float:
+    """Returns this process's resident memory in MiB (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def stream_once(llm: ChatHuggingFaceAPI, index: int, report: Report) -> None:
+    """Runs one stream and classifies its outcome into `report`."""
+    try:
+        total: AIMessageChunk | None = None
+        async for chunk in llm.astream(f"question {index}"):
+            total = chunk if total is None else total + chunk
+        assert total is not None
+        provider = str(total.response_metadata.get("provider"))
+        if total.content == ANSWER.format(provider=provider):
+            report.completed += 1
+            report.served_by[provider] = report.served_by.get(provider, 0) + 1
+        else:
+            report.wrong_contents += 1
+    except HuggingFaceAPIError as err:
+        report.typed_errors += 1
+        name = type(err).__name__
+        report.errors_by_class[name] = report.errors_by_class.get(name, 0) + 1
+    except Exception:  # noqa: BLE001 - anything untyped is a defect to count
+        report.untyped_errors += 1
+
+
+async def run_round(llm: ChatHuggingFaceAPI, streams: int) -> Report:
+    """Runs `streams` concurrent streams and returns what they saw."""
+    report = Report(streams=streams)
+    await asyncio.gather(*(stream_once(llm, i, report) for i in range(streams)))
+    return report
+
+
+def make_llm(url: str) -> ChatHuggingFaceAPI:
+    """Builds the model under load: default retries, health and cache settings."""
+    return ChatHuggingFaceAPI(
+        model=MODEL, api_key="hf_load_test", router_url=url, hub_url=url, timeout=120
+    )
+
+
+def free_port() -> int:
+    """Returns a free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(port: int, rate: float, mode: str) -> subprocess.Popen[bytes]:
+    """Starts the fake router in a child process and waits until it listens."""
+    fail = f"{FAILING}:{rate}:{'reset' if mode == 'reset' else '503'}"
+    command = [sys.executable, "-m", "tests.router_server", "--port", str(port)]
+    command += ["--answer", ANSWER, "--fail", fail]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)  # noqa: S603
+    assert proc.stdout is not None
+    proc.stdout.readline()  # "fake router listening on ..."
+    return proc
+
+
+def server_stats(url: str) -> dict[str, int]:
+    """Reads the fake router's counters."""
+    with urllib.request.urlopen(f"{url}/_stats", timeout=10) as answer:  # noqa: S310
+        return dict(json.load(answer))
+
+
+async def main_async(args: argparse.Namespace, url: str) -> int:
+    llm = make_llm(url)
+    started = time.monotonic()
+    warm = await run_round(llm, args.streams)
+    rss_after_warmup = rss_mib()
+    rounds = [warm]
+    for _ in range(args.rounds):
+        rounds.append(await run_round(llm, args.streams))
+    rss_end = rss_mib()
+    elapsed = time.monotonic() - started
+    stats = server_stats(url)
+    total = Report(streams=sum(r.streams for r in rounds))
+    for r in rounds:
+        total.completed += r.completed
+        total.typed_errors += r.typed_errors
+        total.wrong_contents += r.wrong_contents
+        total.untyped_errors += r.untyped_errors
+        for k, v in r.served_by.items():
+            total.served_by[k] = total.served_by.get(k, 0) + v
+        for k, v in r.errors_by_class.items():
+            total.errors_by_class[k] = total.errors_by_class.get(k, 0) + v
+    print(f"streams             {total.streams} ({args.streams} concurrent x {len(rounds)} rounds)")
+    print(f"failures injected   {stats['failures_injected']} ({args.failure_mode}, "
+          f"{args.failure_rate:.0%} of {FAILING}'s requests)")
+    print(f"chat requests       {stats['chat_requests']}")
+    print(f"completed           {total.completed}  served by {total.served_by}")
+    print(f"typed errors        {total.typed_errors}  {total.errors_by_class}")
+    print(f"wrong contents      {total.wrong_contents}")
+    print(f"untyped errors      {total.untyped_errors}")
+    print(f"hub requests        {stats['hub_requests']}")
+    print(f"rss MiB             start {args.rss_start:.1f}, after warm-up {rss_after_warmup:.1f}, "
+          f"end {rss_end:.1f} (max {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f})")
+    print(f"elapsed             {elapsed:.1f} s")
+    ok = total.wrong_contents == 0 and total.untyped_errors == 0
+    ok = ok and total.completed + total.typed_errors == total.streams
+    return 0 if ok else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--streams", type=int, default=2000, help="concurrent streams per round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds after the warm-up round")
+    parser.add_argument("--failure-rate", type=float, default=0.3)
+    parser.add_argument("--failure-mode", choices=["status", "reset"], default="status")
+    args = parser.parse_args()
+    args.rss_start = rss_mib()
+    port = free_port()
+    proc = start_server(port, args.failure_rate, args.failure_mode)
+    try:
+        code = asyncio.run(main_async(args, f"http://127.0.0.1:{port}"))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

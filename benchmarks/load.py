@@ -72,7 +72,7 @@ async def stream_once(llm: ChatHuggingFaceAPI, index: int, report: Report) -> No
         report.typed_errors += 1
         name = type(err).__name__
         report.errors_by_class[name] = report.errors_by_class.get(name, 0) + 1
-    except Exception:  # noqa: BLE001 - anything untyped is a defect to count
+    except Exception:  # anything untyped is a defect to count
         report.untyped_errors += 1
 
 
@@ -102,7 +102,7 @@ def start_server(port: int, rate: float, mode: str) -> subprocess.Popen[bytes]:
     fail = f"{FAILING}:{rate}:{'reset' if mode == 'reset' else '503'}"
     command = [sys.executable, "-m", "tests.router_server", "--port", str(port)]
     command += ["--answer", ANSWER, "--fail", fail]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)  # noqa: S603
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     proc.stdout.readline()  # "fake router listening on ..."
     return proc
@@ -110,52 +110,68 @@ def start_server(port: int, rate: float, mode: str) -> subprocess.Popen[bytes]:
 
 def server_stats(url: str) -> dict[str, int]:
     """Reads the fake router's counters."""
-    with urllib.request.urlopen(f"{url}/_stats", timeout=10) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"{url}/_stats", timeout=10) as answer:
         return dict(json.load(answer))
+
+
+def merge(reports: list[Report]) -> Report:
+    """Adds up the reports of several rounds."""
+    total = Report()
+    for report in reports:
+        total.streams += report.streams
+        total.completed += report.completed
+        total.typed_errors += report.typed_errors
+        total.wrong_contents += report.wrong_contents
+        total.untyped_errors += report.untyped_errors
+        for name, count in report.served_by.items():
+            total.served_by[name] = total.served_by.get(name, 0) + count
+        for name, count in report.errors_by_class.items():
+            total.errors_by_class[name] = total.errors_by_class.get(name, 0) + count
+    return total
+
+
+def is_sound(report: Report) -> bool:
+    """Checks the run's invariant: every stream exact or typed, nothing else."""
+    accounted = report.completed + report.typed_errors == report.streams
+    return accounted and report.wrong_contents == 0 and report.untyped_errors == 0
 
 
 async def main_async(args: argparse.Namespace, url: str) -> int:
     llm = make_llm(url)
     started = time.monotonic()
-    warm = await run_round(llm, args.streams)
+    reports = [await run_round(llm, args.streams) for _ in range(args.warmup)]
     rss_after_warmup = rss_mib()
-    rounds = [warm]
-    for _ in range(args.rounds):
-        rounds.append(await run_round(llm, args.streams))
+    reports += [await run_round(llm, args.streams) for _ in range(args.rounds)]
     rss_end = rss_mib()
     elapsed = time.monotonic() - started
     stats = server_stats(url)
-    total = Report(streams=sum(r.streams for r in rounds))
-    for r in rounds:
-        total.completed += r.completed
-        total.typed_errors += r.typed_errors
-        total.wrong_contents += r.wrong_contents
-        total.untyped_errors += r.untyped_errors
-        for k, v in r.served_by.items():
-            total.served_by[k] = total.served_by.get(k, 0) + v
-        for k, v in r.errors_by_class.items():
-            total.errors_by_class[k] = total.errors_by_class.get(k, 0) + v
-    print(f"streams             {total.streams} ({args.streams} concurrent x {len(rounds)} rounds)")
-    print(f"failures injected   {stats['failures_injected']} ({args.failure_mode}, "
-          f"{args.failure_rate:.0%} of {FAILING}'s requests)")
+    total = merge(reports)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rounds = args.warmup + args.rounds
+    print(f"streams             {total.streams} ({args.streams} concurrent x {rounds} rounds)")
+    print(
+        f"failures injected   {stats['failures_injected']} ({args.failure_mode}, "
+        f"{args.failure_rate:.0%} of {FAILING}'s requests)"
+    )
     print(f"chat requests       {stats['chat_requests']}")
     print(f"completed           {total.completed}  served by {total.served_by}")
     print(f"typed errors        {total.typed_errors}  {total.errors_by_class}")
     print(f"wrong contents      {total.wrong_contents}")
     print(f"untyped errors      {total.untyped_errors}")
     print(f"hub requests        {stats['hub_requests']}")
-    print(f"rss MiB             start {args.rss_start:.1f}, after warm-up {rss_after_warmup:.1f}, "
-          f"end {rss_end:.1f} (max {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f})")
+    print(
+        f"rss MiB             start {args.rss_start:.1f}, after {args.warmup} warm-up rounds "
+        f"{rss_after_warmup:.1f}, after {args.rounds} more {rss_end:.1f} (peak {peak:.1f})"
+    )
     print(f"elapsed             {elapsed:.1f} s")
-    ok = total.wrong_contents == 0 and total.untyped_errors == 0
-    ok = ok and total.completed + total.typed_errors == total.streams
-    return 0 if ok else 1
+    return 0 if is_sound(total) else 1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", type=int, default=2000, help="concurrent streams per round")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds after the warm-up round")
+    parser.add_argument("--warmup", type=int, default=2, help="rounds before measuring memory")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds after the warm-up")
     parser.add_argument("--failure-rate", type=float, default=0.3)
     parser.add_argument("--failure-mode", choices=["status", "reset"], default="status")
     args = parser.parse_args()

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
@@ -19,11 +20,19 @@ from langchain_core.output_parsers.openai_tools import (
     make_invalid_tool_call,
     parse_tool_call,
 )
+from langchain_core.outputs import ChatGenerationChunk
 
 from langchain_hfapi._error_bodies import excerpt
 from langchain_hfapi.errors import MalformedResponseError
 
-__all__ = ["MODEL_PROVIDER", "StreamConverter", "completion_to_message", "to_usage"]
+__all__ = [
+    "MODEL_PROVIDER",
+    "StreamConverter",
+    "aemit_chunk",
+    "completion_to_message",
+    "emit_chunk",
+    "to_usage",
+]
 
 MODEL_PROVIDER = "huggingface"  # response_metadata["model_provider"], ls_provider
 
@@ -241,3 +250,25 @@ def _tool_call_chunks(raw_calls: list[Any]) -> list[Any]:
             )
         )
     return chunks
+
+
+def emit_chunk(
+    chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
+) -> ChatGenerationChunk:
+    """Wraps a chunk for LangChain and reports its token to the callbacks."""
+    generation = ChatGenerationChunk(message=chunk)
+    if run_manager is not None:
+        text = chunk.content if isinstance(chunk.content, str) else chunk.text
+        run_manager.on_llm_new_token(text, chunk=generation)
+    return generation
+
+
+async def aemit_chunk(
+    chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
+) -> ChatGenerationChunk:
+    """Async twin of `emit_chunk`."""
+    generation = ChatGenerationChunk(message=chunk)
+    if run_manager is not None:
+        text = chunk.content if isinstance(chunk.content, str) else chunk.text
+        await run_manager.on_llm_new_token(text, chunk=generation)
+    return generation

@@ -8,7 +8,6 @@ retries and failover.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from langchain_core.language_models.chat_models import (
     generate_from_stream,
 )
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.utils import get_pydantic_field_names
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
@@ -38,13 +37,20 @@ from langchain_hfapi._client_core import (
     DEFAULT_ROUTER_URL,
     ClientSettings,
 )
-from langchain_hfapi._completions import MODEL_PROVIDER, StreamConverter, completion_to_message
+from langchain_hfapi._completions import (
+    MODEL_PROVIDER,
+    StreamConverter,
+    aemit_chunk,
+    completion_to_message,
+    emit_chunk,
+)
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
 from langchain_hfapi._profiles import model_profile
 from langchain_hfapi._routing import Target, resolve_target
 from langchain_hfapi._tools import ToolsMixin
+from langchain_hfapi._validation import check_settings, collect_extra_kwargs
 from langchain_hfapi._version import __version__
 
 __all__ = ["ChatHuggingFaceAPI"]
@@ -162,37 +168,12 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     @classmethod
     def _collect_hfapi_extra(cls, values: Any) -> Any:
         """Moves unknown constructor kwargs into `model_kwargs`, with a warning."""
-        if not isinstance(values, dict):
-            return values
-        known = get_pydantic_field_names(cls)
-        extra = {k: values.pop(k) for k in list(values) if k not in known}
-        if extra:
-            kwargs = dict(values.get("model_kwargs") or {})
-            for name in extra:
-                warnings.warn(
-                    f"{name!r} is not a ChatHuggingFaceAPI field; it is sent in the "
-                    "request body through model_kwargs",
-                    stacklevel=4,
-                )
-            values["model_kwargs"] = {**kwargs, **extra}
-        return values
+        return collect_extra_kwargs(values, get_pydantic_field_names(cls))
 
     @model_validator(mode="after")
     def _check_hfapi_settings(self) -> ChatHuggingFaceAPI:
         """Checks numeric settings and the model name before any request."""
-        for name in ("timeout", "first_token_timeout", "mapping_ttl", "provider_cooldown"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                msg = f"{name} must be a positive number of seconds, got {value!r}"
-                raise ValueError(msg)
-        for name in ("max_tokens", "max_input_chars", "provider_failures"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                msg = f"{name} must be a positive integer, got {value!r}"
-                raise ValueError(msg)
-        if self.max_retries < 0:
-            msg = f"max_retries must be >= 0, got {self.max_retries!r}"
-            raise ValueError(msg)
+        check_settings(self)
         self._target(self.model, self.provider)
         self._add_version("langchain-hfapi", __version__)
         return self
@@ -368,12 +349,12 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         target, payload, extra = self._prepare(messages, stop, stream=True, **kwargs)
         with self.client.open_stream(target, payload) as stream:
             converter = StreamConverter({**stream.metadata, **extra})
-            yield _emit(converter.start(), run_manager)
+            yield emit_chunk(converter.start(), run_manager)
             for event in stream:
                 chunk = converter.convert(event)
                 if chunk is not None:
-                    yield _emit(chunk, run_manager)
-            yield _emit(converter.finish(), run_manager)
+                    yield emit_chunk(chunk, run_manager)
+            yield emit_chunk(converter.finish(), run_manager)
 
     async def _astream(
         self,
@@ -385,29 +366,9 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         target, payload, extra = self._prepare(messages, stop, stream=True, **kwargs)
         async with await self.async_client.open_stream(target, payload) as stream:
             converter = StreamConverter({**stream.metadata, **extra})
-            yield await _aemit(converter.start(), run_manager)
+            yield await aemit_chunk(converter.start(), run_manager)
             async for event in stream:
                 chunk = converter.convert(event)
                 if chunk is not None:
-                    yield await _aemit(chunk, run_manager)
-            yield await _aemit(converter.finish(), run_manager)
-
-
-def _emit(
-    chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
-) -> ChatGenerationChunk:
-    generation = ChatGenerationChunk(message=chunk)
-    if run_manager is not None:
-        text = chunk.content if isinstance(chunk.content, str) else chunk.text
-        run_manager.on_llm_new_token(text, chunk=generation)
-    return generation
-
-
-async def _aemit(
-    chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
-) -> ChatGenerationChunk:
-    generation = ChatGenerationChunk(message=chunk)
-    if run_manager is not None:
-        text = chunk.content if isinstance(chunk.content, str) else chunk.text
-        await run_manager.on_llm_new_token(text, chunk=generation)
-    return generation
+                    yield await aemit_chunk(chunk, run_manager)
+            yield await aemit_chunk(converter.finish(), run_manager)

@@ -140,11 +140,6 @@ async def test_json_schema_request_is_exactly_name_and_schema(
     }
 
 
-@pytest.mark.xfail(
-    reason="BUG: a TypedDict without a docstring sends dict's own docstring "
-    "('dict() -> new empty dictionary...') as the json_schema description",
-    strict=True,
-)
 async def test_undocumented_typeddict_sends_no_description(
     make_llm: MakeLLM, router: RouterServer
 ) -> None:
@@ -260,21 +255,7 @@ async def test_include_raw_returns_raw_parsed_and_no_error(
     assert result["parsing_error"] is None
 
 
-MALFORMED_MODES = [
-    "invoke",
-    "ainvoke",
-    *(
-        pytest.param(
-            mode,
-            marks=pytest.mark.xfail(
-                reason="BUG: streamed include_raw with a malformed answer yields "
-                "{'raw', 'parsing_error': None} with no 'parsed' key and no error",
-                strict=True,
-            ),
-        )
-        for mode in STREAMING
-    ),
-]
+MALFORMED_MODES = ["invoke", "ainvoke", *STREAMING]
 
 
 @pytest.mark.parametrize(

@@ -160,11 +160,6 @@ async def test_strict_reaches_the_function_schema_of_converted_tools(
         assert sent["function"]["parameters"]["additionalProperties"] is False
 
 
-@pytest.mark.xfail(
-    reason="BUG: bind_tools(strict=True) leaves an OpenAI-format tool dict without 'strict' "
-    "(langchain_core's convert_to_openai_tool returns such dicts unchanged)",
-    strict=True,
-)
 async def test_strict_reaches_an_openai_dict_tool(make_llm: MakeLLM, router: RouterServer) -> None:
     await make_llm().bind_tools([GET_TIME], strict=True).ainvoke("hi")
     assert body(router)["tools"][0]["function"].get("strict") is True

@@ -122,7 +122,8 @@ def parse_event(data: bytes) -> dict[str, Any] | None:
         data: The event's data payload.
 
     Returns:
-        The event object, or `None` for the `[DONE]` terminator.
+        The event object (empty for an empty keep-alive `data:`), or `None` for
+        the `[DONE]` terminator.
 
     Raises:
         MalformedResponseError: If the payload is not a JSON object.
@@ -130,6 +131,8 @@ def parse_event(data: bytes) -> dict[str, Any] | None:
     """
     if data.startswith(b"[DONE]"):
         return None
+    if not data.strip():
+        return {}
     try:
         event = json.loads(data)
     except ValueError:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
-from functools import reduce
 from typing import Any
 
 import pytest
@@ -16,25 +13,12 @@ from langchain_core.tools import tool
 from langgraph.prebuilt import create_react_agent
 
 from langchain_hfapi import ChatHuggingFaceAPI
+from tests.helpers import MODES, STREAMING, MakeLLM, chunk, completion, run, sent_body, total
 from tests.router_server import RouterServer, Step
 
-MakeLLM = Callable[..., ChatHuggingFaceAPI]
-MODES = ("invoke", "ainvoke", "stream", "astream")
-STREAMING = ("stream", "astream")
-HEAD = {"id": "c1", "created": 1, "model": "x"}
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"
 FINAL = "It is sunny in Paris, 21 °C."
 ARGS = '{"city": "Paris"}'
-
-
-def completion(message: dict[str, Any], finish: str | None = "stop") -> dict[str, Any]:
-    choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}
-    return {**HEAD, "object": "chat.completion", "choices": [choice]}
-
-
-def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    return {**HEAD, "object": "chat.completion.chunk", "choices": [choice]}
 
 
 def tool_call_step(streaming: bool) -> Step:
@@ -60,17 +44,10 @@ def text_step(streaming: bool, text: str = FINAL) -> Step:
     return Step.stream([chunk({"content": p}) for p in parts] + [chunk({}, "stop")])
 
 
-async def run(runnable: Runnable[Any, Any], mode: str, inp: Any, **kwargs: Any) -> Any:
-    """Runs one call in `mode`; a stream's chunks are summed."""
-    if mode == "invoke":
-        return runnable.invoke(inp, **kwargs)
-    if mode == "ainvoke":
-        return await runnable.ainvoke(inp, **kwargs)
-    if mode == "stream":
-        chunks = list(runnable.stream(inp, **kwargs))
-    else:
-        chunks = [c async for c in runnable.astream(inp, **kwargs)]
-    return reduce(operator.add, chunks)
+def script_tool_call_then_answer(router: RouterServer, mode: str) -> None:
+    """Scripts the two answers of an agent turn: the `get_weather` call, then FINAL."""
+    streaming = mode in STREAMING
+    router.script("together", tool_call_step(streaming), text_step(streaming))
 
 
 @tool
@@ -114,8 +91,7 @@ def assert_second_request_carries_the_tool_result(router: RouterServer) -> None:
 async def test_manual_agent_loop_model_tool_model(
     make_llm: MakeLLM, router: RouterServer, mode: str
 ) -> None:
-    streaming = mode in STREAMING
-    router.script("together", tool_call_step(streaming), text_step(streaming))
+    script_tool_call_then_answer(router, mode)
     llm = make_llm().bind_tools([get_weather])
     messages: list[BaseMessage] = [HumanMessage("weather in Paris?")]
     ai = await run(llm, mode, messages)
@@ -140,7 +116,7 @@ async def test_langgraph_react_agent_runs_the_tool_and_answers(
     make_llm: MakeLLM, router: RouterServer, mode: str
 ) -> None:
     streaming = mode in STREAMING
-    router.script("together", tool_call_step(streaming), text_step(streaming))
+    script_tool_call_then_answer(router, mode)
     agent = create_react_agent(make_llm(), [get_weather])
     state = {"messages": [HumanMessage("weather in Paris?")]}
     tokens: list[Any] = []
@@ -186,7 +162,7 @@ async def test_prompt_model_parser_chain_returns_the_answer_text(
     router.script("together", text_step(mode in STREAMING))
     answer = await run(make_chain(make_llm()), mode, {"role": "forecaster", "question": "Paris?"})
     assert answer == FINAL
-    assert router.chat_requests()[-1].json["messages"] == [
+    assert sent_body(router)["messages"] == [
         {"role": "system", "content": "You are a forecaster."},
         {"role": "user", "content": "Paris?"},
     ]
@@ -200,7 +176,7 @@ async def test_astream_events_v2_streams_chunks_and_ends_with_attribution(
     events = [e async for e in chain.astream_events({"role": "r", "question": "q"}, version="v2")]
     chunks = [e["data"]["chunk"] for e in events if e["event"] == "on_chat_model_stream"]
     assert len([c for c in chunks if c.content]) == 3
-    assert reduce(operator.add, chunks).content == FINAL
+    assert total(chunks).content == FINAL
     [end] = [e for e in events if e["event"] == "on_chat_model_end"]
     output = end["data"]["output"]
     assert output.content == FINAL
@@ -213,7 +189,7 @@ async def test_astream_events_v2_streams_chunks_and_ends_with_attribution(
     assert "".join(parser_chunks) == FINAL
     assert events[-1]["event"] == "on_chain_end"
     assert events[-1]["data"]["output"] == FINAL
-    assert router.chat_requests()[-1].json["stream"] is True
+    assert sent_body(router)["stream"] is True
 
 
 # --- batches -----------------------------------------------------------------

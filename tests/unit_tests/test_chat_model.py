@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessageChunk, HumanMessage
+from langchain_core.messages import HumanMessage
 
 from langchain_hfapi import (
     ChatHuggingFaceAPI,
@@ -16,23 +15,10 @@ from langchain_hfapi import (
     ProviderInfo,
 )
 from tests.conftest import TOKEN
+from tests.helpers import MakeLLM, sent_body, total
 from tests.router_server import RouterServer
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"
-MakeLLM = Callable[..., ChatHuggingFaceAPI]
-
-
-def _body(router: RouterServer, index: int = -1) -> dict[str, Any]:
-    request = router.chat_requests()[index]
-    assert request.json is not None
-    return request.json
-
-
-def _sum(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
 
 
 def test_invoke_uses_first_live_provider_of_the_mapping(
@@ -59,7 +45,7 @@ def test_request_body_puts_model_first_and_sends_only_set_parameters(
     make_llm(temperature=0, max_tokens=50, seed=7).invoke("hi")
     raw = router.chat_requests()[0].body
     assert raw.startswith(b'{"model": "meta-llama/Llama-3.3-70B-Instruct:together"')
-    body = _body(router)
+    body = sent_body(router)
     assert body["temperature"] == 0
     assert body["max_tokens"] == 50
     assert body["seed"] == 7
@@ -94,9 +80,9 @@ def test_stream_puts_attribution_first_and_usage_once_at_the_end(
     assert [c for c in chunks if c.usage_metadata] == [chunks[-1]]
     assert chunks[-1].response_metadata["finish_reason"] == "stop"
     assert chunks[-1].chunk_position == "last"
-    full = _sum(chunks)
+    full = total(chunks)
     assert full.content == "Hello from together."
-    assert _body(router)["stream_options"] == {"include_usage": True}
+    assert sent_body(router)["stream_options"] == {"include_usage": True}
 
 
 def test_summed_stream_metadata_equals_invoke_metadata(
@@ -104,7 +90,7 @@ def test_summed_stream_metadata_equals_invoke_metadata(
 ) -> None:
     llm = make_llm()
     whole = llm.invoke("hi")
-    streamed = _sum(list(llm.stream("hi")))
+    streamed = total(list(llm.stream("hi")))
     different = {"id", "request_id"}
     assert {k: v for k, v in streamed.response_metadata.items() if k not in different} == {
         k: v for k, v in whole.response_metadata.items() if k not in different
@@ -117,14 +103,14 @@ async def test_async_invoke_and_stream_match_sync(make_llm: MakeLLM, router: Rou
     llm = make_llm()
     whole = await llm.ainvoke("hi")
     chunks = [c async for c in llm.astream("hi")]
-    assert whole.content == _sum(chunks).content == "Hello from together."
+    assert whole.content == total(chunks).content == "Hello from together."
     assert whole.response_metadata["provider"] == "together"
     assert router.hub_requests == 1  # the async client shares the sync client's cache
 
 
 def test_stream_usage_false_does_not_ask_for_usage(make_llm: MakeLLM, router: RouterServer) -> None:
     list(make_llm(stream_usage=False).stream("hi"))
-    assert "stream_options" not in _body(router)
+    assert "stream_options" not in sent_body(router)
 
 
 def test_alias_and_per_call_model_override(make_llm: MakeLLM, router: RouterServer) -> None:
@@ -132,7 +118,7 @@ def test_alias_and_per_call_model_override(make_llm: MakeLLM, router: RouterServ
     assert llm.invoke("hi").response_metadata["model_name"] == LLAMA
     other = llm.invoke("hi", model="qwen-2.5-72b")
     assert other.response_metadata["model_name"] == "Qwen/Qwen2.5-72B-Instruct"
-    assert _body(router)["model"] == "Qwen/Qwen2.5-72B-Instruct:together"
+    assert sent_body(router)["model"] == "Qwen/Qwen2.5-72B-Instruct:together"
 
 
 def test_policy_skips_the_hub_and_names_the_router_choice(
@@ -140,7 +126,7 @@ def test_policy_skips_the_hub_and_names_the_router_choice(
 ) -> None:
     message = make_llm(provider="cheapest").invoke("hi")
     assert router.hub_requests == 0
-    assert _body(router)["model"] == f"{LLAMA}:cheapest"
+    assert sent_body(router)["model"] == f"{LLAMA}:cheapest"
     assert message.response_metadata["provider"] == "together"  # x-inference-provider
 
 
@@ -221,12 +207,12 @@ def test_unknown_constructor_kwargs_are_sent_with_a_warning(
     with pytest.warns(UserWarning, match="top_k"):
         llm = make_llm(top_k=5)
     llm.invoke("hi")
-    assert _body(router)["top_k"] == 5
+    assert sent_body(router)["top_k"] == 5
 
 
 def test_per_call_stop_and_extra_body(make_llm: MakeLLM, router: RouterServer) -> None:
     make_llm(extra_body={"repetition_penalty": 1.1}).invoke("hi", stop=["from"])
-    body = _body(router)
+    body = sent_body(router)
     assert body["stop"] == ["from"]
     assert body["repetition_penalty"] == 1.1
 
@@ -239,7 +225,7 @@ def test_max_input_chars_drops_oldest_turns_and_records_it(
         history += [("human", f"question {turn} " * 10), ("ai", f"answer {turn} " * 10)]
     history.append(("human", "last question"))
     message = make_llm(max_input_chars=400).invoke(history)
-    sent = _body(router)["messages"]
+    sent = sent_body(router)["messages"]
     assert sent[0] == {"role": "system", "content": "be brief"}
     assert sent[-1] == {"role": "user", "content": "last question"}
     assert sent[1]["role"] == "user"
@@ -253,7 +239,7 @@ def test_images_with_no_model_named_use_the_default_vision_model(router: RouterS
     llm = ChatHuggingFaceAPI(api_key=TOKEN, router_url=router.url, hub_url=router.url)
     image = {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"}
     llm.invoke([HumanMessage(content=[{"type": "text", "text": "what is it?"}, image])])
-    body = _body(router)
+    body = sent_body(router)
     assert body["model"] == "google/gemma-3-27b-it:featherless-ai"
     part = body["messages"][0]["content"][1]
     assert part == {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
@@ -286,12 +272,12 @@ def test_tool_calls_round_trip_with_unicode_arguments(
     assert message.tool_calls == [
         {"name": "lookup", "args": {"city": "東京"}, "id": "call_1", "type": "tool_call"}
     ]
-    body = _body(router)
+    body = sent_body(router)
     assert body["tool_choice"] == "required"
     assert body["tools"][0]["function"]["name"] == "lookup"
     follow_up = [HumanMessage("weather?"), message]
     make_llm().invoke(follow_up)
-    sent = _body(router)["messages"][1]
+    sent = sent_body(router)["messages"][1]
     assert sent["tool_calls"][0]["function"]["arguments"] == '{"city": "東京"}'
     assert "東京".encode() in router.chat_requests()[-1].body
 

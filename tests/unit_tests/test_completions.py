@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_hfapi._completions import MODEL_PROVIDER, StreamConverter, completion_to_message
 from langchain_hfapi._sse import iter_sse_data
 from langchain_hfapi.errors import MalformedResponseError
+from tests.helpers import total
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 META = {"model_name": "org/model", "provider": "together", "request_id": "r-1"}
@@ -41,13 +42,6 @@ def run_stream(events: list[dict[str, Any]], meta: dict[str, Any] = META) -> lis
     chunks += [c for c in map(converter.convert, events) if c is not None]
     chunks.append(converter.finish())
     return chunks
-
-
-def total(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    result = chunks[0]
-    for chunk in chunks[1:]:
-        result = result + chunk
-    return result
 
 
 def assert_same_as_whole(chunks: list[AIMessageChunk], whole: dict[str, Any]) -> None:

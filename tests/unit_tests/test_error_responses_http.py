@@ -6,14 +6,11 @@ user gets; each case runs through `invoke`, `ainvoke`, `stream` and `astream`.
 
 from __future__ import annotations
 
-import functools
-import operator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from langchain_core.exceptions import ContextOverflowError
-from langchain_core.messages import BaseMessage
 
 from langchain_hfapi.errors import (
     AuthenticationError,
@@ -25,10 +22,10 @@ from langchain_hfapi.errors import (
     RateLimitError,
 )
 from tests.conftest import TOKEN
+from tests.helpers import MODES, run
 from tests.router_server import RouterServer, Step
 
 REPO = "meta-llama/Llama-3.3-70B-Instruct"
-MODES = ["invoke", "ainvoke", "stream", "astream"]
 PROMPT = "Say hello to me"
 
 HTML_502 = (
@@ -37,19 +34,6 @@ HTML_502 = (
     + "<!-- a padding comment to make the page long -->\n" * 20
     + "<hr><center>cloudfront</center>\n</body>\n</html>\n"
 )
-
-
-async def run(llm: Any, mode: str) -> BaseMessage:
-    """Calls the model in `mode`; streams are summed into one message."""
-    if mode == "invoke":
-        return llm.invoke(PROMPT)
-    if mode == "ainvoke":
-        return await llm.ainvoke(PROMPT)
-    if mode == "stream":
-        chunks = list(llm.stream(PROMPT))
-    else:
-        chunks = [chunk async for chunk in llm.astream(PROMPT)]
-    return functools.reduce(operator.add, chunks)
 
 
 @dataclass(frozen=True)
@@ -227,7 +211,7 @@ async def test_error_body_becomes_typed_error_naming_its_context(
     case = CASES[name]
     router.script("together", case.step)
     with pytest.raises(HuggingFaceAPIError) as info:
-        await run(make_llm(provider="together", max_retries=0), mode)
+        await run(make_llm(provider="together", max_retries=0), mode, PROMPT)
     err = info.value
     assert type(err) is case.cls
     assert case.message in err.message
@@ -251,7 +235,7 @@ async def test_rejected_token_gives_authentication_error_from_router(
 ) -> None:
     router.require_token = "hf_a_different_token"
     with pytest.raises(AuthenticationError) as info:
-        await run(make_llm(), mode)
+        await run(make_llm(), mode, PROMPT)
     text = str(info.value)
     assert "Invalid username or password." in text
     assert "provider=together" in text
@@ -267,7 +251,7 @@ async def test_html_page_message_is_short_and_says_html(
 ) -> None:
     router.script("together", Step.html(502, HTML_502))
     with pytest.raises(ProviderError) as info:
-        await run(make_llm(provider="together", max_retries=0), mode)
+        await run(make_llm(provider="together", max_retries=0), mode, PROMPT)
     text = str(info.value)
     assert "HTML" in text
     assert "<html" not in text.lower()
@@ -280,7 +264,7 @@ async def test_model_loading_503_is_retried_then_served(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
     router.script("together", CASES["503-model-loading"].step)
-    msg = await run(make_llm(provider="together"), mode)
+    msg = await run(make_llm(provider="together"), mode, PROMPT)
     assert msg.content == "Hello from together."
     assert msg.response_metadata["attempts"] == [
         {"provider": "together", "error": "ProviderError", "status_code": 503}
@@ -294,5 +278,5 @@ async def test_context_length_errors_are_langchain_context_overflow(
 ) -> None:
     router.script("together", CASES[name].step)
     with pytest.raises(ContextOverflowError):
-        await run(make_llm(), mode)
+        await run(make_llm(), mode, PROMPT)
     assert len(router.chat_requests()) == 1  # no other provider accepts it either

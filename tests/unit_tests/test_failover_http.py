@@ -7,13 +7,10 @@ that served it, the failed attempts, and the error raised when giving up.
 
 from __future__ import annotations
 
-import functools
 import json
-import operator
 from typing import Any
 
 import pytest
-from langchain_core.messages import BaseMessage
 
 from langchain_hfapi.errors import (
     AllProvidersFailedError,
@@ -26,13 +23,12 @@ from langchain_hfapi.errors import (
     ProviderError,
 )
 from tests.conftest import TOKEN
+from tests.helpers import MODES, STREAMING, collect, run, total
 from tests.router_script import sse
 from tests.router_server import RouterServer, Step
 
 REPO = "meta-llama/Llama-3.3-70B-Instruct"
 LIVE = ["together", "fireworks-ai", "novita", "cerebras"]
-MODES = ["invoke", "ainvoke", "stream", "astream"]
-STREAMS = ["stream", "astream"]
 PROMPT = "Say hello to me"
 NOT_SUPPORTED = {
     "error": {
@@ -41,34 +37,6 @@ NOT_SUPPORTED = {
         "code": "model_not_supported",
     }
 }
-
-
-async def run(llm: Any, mode: str, prompt: str = PROMPT) -> BaseMessage:
-    """Calls the model in `mode`; streams are summed into one message."""
-    if mode == "invoke":
-        return llm.invoke(prompt)
-    if mode == "ainvoke":
-        return await llm.ainvoke(prompt)
-    if mode == "stream":
-        chunks = list(llm.stream(prompt))
-    else:
-        chunks = [chunk async for chunk in llm.astream(prompt)]
-    return functools.reduce(operator.add, chunks)
-
-
-async def collect(llm: Any, mode: str) -> tuple[list[Any], Exception | None]:
-    """Collects stream chunks until the stream ends or raises."""
-    chunks: list[Any] = []
-    try:
-        if mode == "stream":
-            for chunk in llm.stream(PROMPT):
-                chunks.append(chunk)  # noqa: PERF402 - keep chunks seen before an error
-        else:
-            async for chunk in llm.astream(PROMPT):
-                chunks.append(chunk)  # noqa: PERF401 - keep chunks seen before an error
-    except Exception as err:
-        return chunks, err
-    return chunks, None
 
 
 def served_by(router: RouterServer) -> list[str | None]:
@@ -95,7 +63,7 @@ async def test_429_is_retried_on_the_same_provider_after_retry_after(
     make_llm: Any, router: RouterServer, fast_retries: list[float], mode: str
 ) -> None:
     router.script("together", Step.error(429, {"error": "slow down"}, headers={"Retry-After": "2"}))
-    msg = await run(make_llm(), mode)
+    msg = await run(make_llm(), mode, PROMPT)
     assert msg.content == "Hello from together."
     assert msg.response_metadata["provider"] == "together"
     assert msg.response_metadata["attempts"] == [attempt("together", "RateLimitError", 429)]
@@ -108,7 +76,7 @@ async def test_503_on_every_try_moves_on_after_max_retries(
     make_llm: Any, router: RouterServer, fast_retries: list[float], mode: str
 ) -> None:
     router.script("together", *[Step.error(503)] * 3)
-    msg = await run(make_llm(), mode)
+    msg = await run(make_llm(), mode, PROMPT)
     assert msg.content == "Hello from fireworks-ai."
     assert msg.response_metadata["provider"] == "fireworks-ai"
     assert msg.response_metadata["attempts"] == [attempt("together", "ProviderError", 503)] * 3
@@ -121,7 +89,7 @@ async def test_402_moves_to_next_provider_without_retrying(
     make_llm: Any, router: RouterServer, fast_retries: list[float], mode: str
 ) -> None:
     router.script("together", Step.error(402, {"error": "You have exceeded your credits."}))
-    msg = await run(make_llm(), mode)
+    msg = await run(make_llm(), mode, PROMPT)
     assert msg.content == "Hello from fireworks-ai."
     assert msg.response_metadata["provider"] == "fireworks-ai"
     assert msg.response_metadata["attempts"] == [attempt("together", "PaymentRequiredError", 402)]
@@ -134,7 +102,7 @@ async def test_model_not_supported_400_moves_to_next_provider(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
     router.script("together", Step.error(400, NOT_SUPPORTED))
-    msg = await run(make_llm(), mode)
+    msg = await run(make_llm(), mode, PROMPT)
     assert msg.content == "Hello from fireworks-ai."
     assert msg.response_metadata["attempts"] == [attempt("together", "ModelNotSupportedError", 400)]
     assert served_by(router) == ["together", "fireworks-ai"]
@@ -163,7 +131,7 @@ async def test_client_errors_raise_at_once_without_contacting_other_providers(
 ) -> None:
     router.script("together", Step.error(status, body))
     with pytest.raises(cls) as info:
-        await run(make_llm(), mode)
+        await run(make_llm(), mode, PROMPT)
     assert type(info.value) is cls
     assert info.value.status_code == status
     assert_names_context(info.value, "together", status)
@@ -190,7 +158,7 @@ async def test_transport_failure_before_first_token_is_retried(
     error: str,
 ) -> None:
     router.script("together", step)
-    msg = await run(make_llm(**options), mode)
+    msg = await run(make_llm(**options), mode, PROMPT)
     assert msg.content == "Hello from together."
     assert msg.response_metadata["provider"] == "together"
     assert msg.response_metadata["attempts"] == [attempt("together", error, None)]
@@ -203,7 +171,7 @@ async def test_connection_reset_on_every_try_raises_connection_error_naming_prov
 ) -> None:
     router.script("together", *[Step.reset()] * 3)
     with pytest.raises(APIConnectionError) as info:
-        await run(make_llm(provider="together"), mode)
+        await run(make_llm(provider="together"), mode, PROMPT)
     assert info.value.provider == "together"
     assert info.value.model == REPO
     assert f"provider=together, model={REPO}" in str(info.value)
@@ -219,7 +187,7 @@ async def test_all_live_providers_failing_raises_all_providers_failed_naming_eac
     router.script("novita", Step.error(503, {"error": "overloaded"}))
     router.script("cerebras", Step.html(502, "<html><title>502 Bad Gateway</title></html>"))
     with pytest.raises(AllProvidersFailedError) as info:
-        await run(make_llm(max_retries=0), mode)
+        await run(make_llm(max_retries=0), mode, PROMPT)
     err = info.value
     assert [e.provider for e in err.errors] == LIVE
     text = str(err)
@@ -239,7 +207,7 @@ async def test_all_providers_failed_message_names_each_request_id(
     for provider in LIVE:
         router.script(provider, Step.error(503))
     with pytest.raises(AllProvidersFailedError) as info:
-        await run(make_llm(max_retries=0), mode)
+        await run(make_llm(max_retries=0), mode, PROMPT)
     ids = [e.request_id for e in info.value.errors]
     assert ids == ["req-1", "req-2", "req-3", "req-4"]
     assert all(f"request_id={rid}" in str(info.value) for rid in ids)
@@ -249,7 +217,7 @@ async def test_all_providers_failed_message_names_each_request_id(
 async def test_provider_slug_restricts_candidates_and_routes_as_repo_colon_provider(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
-    msg = await run(make_llm(provider="fireworks-ai"), mode)
+    msg = await run(make_llm(provider="fireworks-ai"), mode, PROMPT)
     assert msg.content == "Hello from fireworks-ai."
     assert msg.response_metadata["provider"] == "fireworks-ai"
     (request,) = router.chat_requests()
@@ -263,7 +231,7 @@ async def test_provider_list_sets_candidates_and_their_order(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
     router.script("cerebras", Step.error(503))
-    msg = await run(make_llm(provider=["cerebras", "together"], max_retries=0), mode)
+    msg = await run(make_llm(provider=["cerebras", "together"], max_retries=0), mode, PROMPT)
     assert msg.content == "Hello from together."
     assert msg.response_metadata["attempts"] == [attempt("cerebras", "ProviderError", 503)]
     requests = router.chat_requests()
@@ -278,7 +246,7 @@ async def test_staging_provider_is_never_contacted_even_when_asked_for(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
     with pytest.raises(ModelNotSupportedError, match="staging"):
-        await run(make_llm(provider="hf-inference"), mode)
+        await run(make_llm(provider="hf-inference"), mode, PROMPT)
     assert router.chat_requests() == []
 
 
@@ -286,7 +254,7 @@ async def test_staging_provider_is_never_contacted_even_when_asked_for(
 async def test_fastest_policy_skips_the_hub_and_reads_provider_from_header(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
-    msg = await run(make_llm(provider="fastest"), mode)
+    msg = await run(make_llm(provider="fastest"), mode, PROMPT)
     assert router.hub_requests == 0
     assert msg.content == "Hello from together."
     assert msg.response_metadata["provider"] == "together"  # x-inference-provider
@@ -303,12 +271,12 @@ async def test_mapping_is_fetched_once_and_shared_by_sync_and_async_calls(
 ) -> None:
     llm = make_llm()
     for call in (mode, mode, PARTNER[mode]):
-        assert (await run(llm, call)).content == "Hello from together."
+        assert (await run(llm, call, PROMPT)).content == "Hello from together."
     assert router.hub_requests == 1
     assert len(router.chat_requests()) == 3
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 @pytest.mark.parametrize(
     "events",
     [
@@ -323,15 +291,15 @@ async def test_stream_error_event_before_first_token_fails_over(
     make_llm: Any, router: RouterServer, mode: str, events: list[Any]
 ) -> None:
     router.script("together", Step.stream(events))
-    chunks, err = await collect(make_llm(max_retries=0), mode)
+    chunks, err = await collect(make_llm(max_retries=0), mode, PROMPT)
     assert err is None
-    msg = functools.reduce(operator.add, chunks)
+    msg = total(chunks)
     assert msg.content == "Hello from fireworks-ai."
     assert msg.response_metadata["provider"] == "fireworks-ai"
     assert msg.response_metadata["attempts"] == [attempt("together", "ProviderError", 500)]
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_reset_after_first_tokens_raises_without_repeating_content(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
@@ -339,7 +307,7 @@ async def test_reset_after_first_tokens_raises_without_repeating_content(
     events = [{"id": "c1", "choices": [{"index": 0, "delta": d}]} for d in deltas]
     cut = sum(len(sse(e)) for e in events[:3]) + 5  # mid-way through "wor"
     router.script("together", Step.reset_after(cut, events=events))
-    chunks, err = await collect(make_llm(), mode)
+    chunks, err = await collect(make_llm(), mode, PROMPT)
     assert isinstance(err, APIConnectionError)
     assert_names_context(err, "together", None)
     text = "".join(c.content for c in chunks)
@@ -353,7 +321,7 @@ async def test_max_retries_zero_tries_each_provider_once(
 ) -> None:
     router.script("together", Step.error(503))
     router.script("fireworks-ai", Step.error(429, {"error": "slow down"}))
-    msg = await run(make_llm(max_retries=0), mode)
+    msg = await run(make_llm(max_retries=0), mode, PROMPT)
     assert msg.content == "Hello from novita."
     assert msg.response_metadata["attempts"] == [
         attempt("together", "ProviderError", 503),
@@ -369,7 +337,7 @@ async def test_hub_outage_without_cached_mapping_raises_provider_error_naming_hu
 ) -> None:
     router.script_hub(REPO, Step.error(503))
     with pytest.raises(ProviderError) as info:
-        await run(make_llm(), mode)
+        await run(make_llm(), mode, PROMPT)
     err = info.value
     assert err.provider == "hub"
     assert err.status_code == 503

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from langchain_hfapi import ChatHuggingFaceAPI, ModelNotSupportedError
+from tests.helpers import MakeLLM
 from tests.router_server import RouterServer, Step
-
-MakeLLM = Callable[..., ChatHuggingFaceAPI]
 
 
 def test_concurrent_sync_calls_fetch_the_mapping_once(

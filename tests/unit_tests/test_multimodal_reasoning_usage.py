@@ -2,67 +2,34 @@
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
-from functools import reduce
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.runnables import Runnable
 
 from langchain_hfapi import ChatHuggingFaceAPI
 from tests.conftest import TOKEN
+from tests.helpers import (
+    HEAD,
+    MODES,
+    STREAMING,
+    MakeLLM,
+    chunk,
+    completion,
+    run,
+    script_answer,
+    sent_body,
+)
 from tests.router_server import RouterServer, Step
 
-MakeLLM = Callable[..., ChatHuggingFaceAPI]
-MODES = ("invoke", "ainvoke", "stream", "astream")
-STREAMING = ("stream", "astream")
-HEAD = {"id": "c1", "created": 1, "model": "x"}
 GEMMA = "google/gemma-3-27b-it"
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
 
 
-def completion(
-    message: dict[str, Any], finish: str | None = "stop", **extra: Any
-) -> dict[str, Any]:
-    choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}
-    return {**HEAD, "object": "chat.completion", "choices": [{**choice, **extra}]}
-
-
-def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish, **extra}
-    return {**HEAD, "object": "chat.completion.chunk", "choices": [choice]}
-
-
 def usage_event(usage: dict[str, Any]) -> dict[str, Any]:
     """The separate usage-only event sent after the last choice."""
     return {**HEAD, "object": "chat.completion.chunk", "choices": [], "usage": usage}
-
-
-def script(router: RouterServer, mode: str, whole: dict[str, Any], events: list[Any]) -> None:
-    step = Step.stream(events) if mode in STREAMING else Step.completion(whole)
-    router.script("together", step)
-
-
-async def run(runnable: Runnable[Any, Any], mode: str, inp: Any, **kwargs: Any) -> Any:
-    """Runs one call in `mode`; a stream's chunks are summed."""
-    if mode == "invoke":
-        return runnable.invoke(inp, **kwargs)
-    if mode == "ainvoke":
-        return await runnable.ainvoke(inp, **kwargs)
-    if mode == "stream":
-        chunks = list(runnable.stream(inp, **kwargs))
-    else:
-        chunks = [c async for c in runnable.astream(inp, **kwargs)]
-    return reduce(operator.add, chunks)
-
-
-def body(router: RouterServer) -> dict[str, Any]:
-    sent = router.chat_requests()[-1].json
-    assert isinstance(sent, dict)
-    return sent
 
 
 def unnamed_llm(router: RouterServer) -> ChatHuggingFaceAPI:
@@ -95,7 +62,7 @@ async def test_images_with_no_model_named_go_to_the_default_vision_model(
     assert answer.content == "A cat."
     assert answer.response_metadata["model_name"] == GEMMA
     assert answer.response_metadata["provider"] == "featherless-ai"
-    sent = body(router)
+    sent = sent_body(router)
     assert sent["model"] == f"{GEMMA}:featherless-ai"
     assert sent["messages"][0]["content"] == [
         {"type": "text", "text": "what is it?"},
@@ -109,18 +76,18 @@ async def test_images_keep_an_explicitly_named_model(
 ) -> None:
     image = HumanMessage(content=[{"type": "image", "url": "https://example.com/cat.png"}])
     await run(make_llm(), mode, [image])
-    assert body(router)["model"] == f"{LLAMA}:together"
+    assert sent_body(router)["model"] == f"{LLAMA}:together"
     vision = "meta-llama/Llama-3.2-11B-Vision-Instruct"
     await run(unnamed_llm(router), mode, [image], model=vision)
-    assert body(router)["model"] == f"{vision}:together"
-    assert body(router)["messages"][0]["content"] == [HTTP_URL]
+    assert sent_body(router)["model"] == f"{vision}:together"
+    assert sent_body(router)["messages"][0]["content"] == [HTTP_URL]
 
 
 async def test_text_only_requests_of_an_unnamed_model_use_the_default_model(
     router: RouterServer,
 ) -> None:
     await unnamed_llm(router).ainvoke("hi")
-    assert body(router)["model"] == f"{LLAMA}:together"
+    assert sent_body(router)["model"] == f"{LLAMA}:together"
 
 
 # --- reasoning ---------------------------------------------------------------
@@ -140,7 +107,7 @@ async def test_reasoning_is_surfaced_apart_from_the_content(
         chunk({"content": "is 42."}),
         chunk({}, "stop"),
     ]
-    script(router, mode, whole, events)
+    script_answer(router, mode, whole, events)
     message = await run(make_llm(), mode, "question")
     assert message.content == "The answer is 42."
     assert message.additional_kwargs["reasoning_content"] == "Think first. Then answer."
@@ -156,7 +123,7 @@ async def test_reasoning_is_surfaced_apart_from_the_content(
 @pytest.mark.parametrize("mode", MODES)
 async def test_reasoning_effort_is_sent(make_llm: MakeLLM, router: RouterServer, mode: str) -> None:
     await run(make_llm(model="openai/gpt-oss-120b", reasoning_effort="low"), mode, "hi")
-    sent = body(router)
+    sent = sent_body(router)
     assert sent["reasoning_effort"] == "low"
     assert sent["model"] == "openai/gpt-oss-120b:groq"
 
@@ -181,11 +148,11 @@ async def test_reasoning_in_history_is_not_sent_back(
     )
     history = [HumanMessage("question"), first, HumanMessage("and?"), standard, anthropic]
     await run(llm, mode, [*history, HumanMessage("thanks")])
-    assert body(router)["messages"][1:5:2] == [
+    assert sent_body(router)["messages"][1:5:2] == [
         {"role": "assistant", "content": "42"},
         {"role": "assistant", "content": "7"},
     ]
-    assert body(router)["messages"][4] == {"role": "assistant", "content": "8"}
+    assert sent_body(router)["messages"][4] == {"role": "assistant", "content": "8"}
     assert b"SECRET" not in router.chat_requests()[-1].body
 
 
@@ -209,7 +176,7 @@ async def test_usage_metadata_carries_cache_and_reasoning_details(
     events = [chunk({"reasoning_content": "hm"}), chunk({"content": "ok"})]
     last = chunk({}, "stop")
     events += [last, usage_event(USAGE)] if separate else [{**last, "usage": USAGE}]
-    script(router, mode, whole, events)
+    script_answer(router, mode, whole, events)
     message = await run(make_llm(stream_usage=True), mode, "hi")
     assert message.usage_metadata == {
         "input_tokens": 20,
@@ -219,9 +186,9 @@ async def test_usage_metadata_carries_cache_and_reasoning_details(
         "output_token_details": {"reasoning": 9},
     }
     if mode in STREAMING:
-        assert body(router)["stream_options"] == {"include_usage": True}
+        assert sent_body(router)["stream_options"] == {"include_usage": True}
     else:
-        assert "stream_options" not in body(router)
+        assert "stream_options" not in sent_body(router)
 
 
 def token(text: str) -> dict[str, Any]:
@@ -242,14 +209,14 @@ async def test_logprobs_are_sent_and_returned_in_response_metadata(
     tokens = ["Hel", "lo", "!"]
     whole = completion({"content": "Hello!"}, logprobs={"content": [token(t) for t in tokens]})
     events = [chunk({"content": t}, logprobs={"content": [token(t)]}) for t in tokens]
-    script(router, mode, whole, [*events, chunk({}, "stop")])
-    options = {"logprobs": True, "top_logprobs": 2}
+    script_answer(router, mode, whole, [*events, chunk({}, "stop")])
+    options: dict[str, Any] = {"logprobs": True, "top_logprobs": 2}
     llm = make_llm() if per_call else make_llm(**options)
     message = await run(llm, mode, "hi", **(options if per_call else {}))
     assert message.content == "Hello!"
     assert message.response_metadata["logprobs"] == {"content": [token(t) for t in tokens]}
-    assert body(router)["logprobs"] is True
-    assert body(router)["top_logprobs"] == 2
+    assert sent_body(router)["logprobs"] is True
+    assert sent_body(router)["top_logprobs"] == 2
 
 
 @pytest.mark.parametrize("via", ["kwarg", "model_kwargs"])
@@ -258,14 +225,15 @@ async def test_n_above_one_is_refused_before_any_request(
     make_llm: MakeLLM, router: RouterServer, mode: str, via: str
 ) -> None:
     llm = make_llm(model_kwargs={"n": 2}) if via == "model_kwargs" else make_llm()
+    per_call: dict[str, Any] = {"n": 2} if via == "kwarg" else {}
     with pytest.raises(ValueError, match="n > 1"):
-        await run(llm, mode, "hi", **({"n": 2} if via == "kwarg" else {}))
+        await run(llm, mode, "hi", **per_call)
     assert router.requests == []
 
 
 async def test_n_of_one_is_sent(make_llm: MakeLLM, router: RouterServer) -> None:
     await make_llm().ainvoke("hi", n=1)
-    assert body(router)["n"] == 1
+    assert sent_body(router)["n"] == 1
 
 
 # --- profiles and disabled params --------------------------------------------
@@ -309,7 +277,7 @@ async def test_disabled_params_none_removes_the_field(
 ) -> None:
     llm = make_llm(disabled_params={"parallel_tool_calls": None})
     await run(llm.bind_tools([add], parallel_tool_calls=False, tool_choice="auto"), mode, "hi")
-    sent = body(router)
+    sent = sent_body(router)
     assert "parallel_tool_calls" not in sent
     assert sent["tool_choice"] == "auto"
     assert [t["function"]["name"] for t in sent["tools"]] == ["add"]
@@ -322,6 +290,6 @@ async def test_disabled_params_values_remove_only_those_values(
 ) -> None:
     llm = make_llm(disabled_params={"tool_choice": ["required"]})
     await run(llm.bind_tools([add], tool_choice=choice, parallel_tool_calls=True), mode, "hi")
-    sent = body(router)
+    sent = sent_body(router)
     assert ("tool_choice" in sent) is kept
     assert sent["parallel_tool_calls"] is True

@@ -4,34 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessageChunk
 
 from langchain_hfapi import APITimeoutError, ChatHuggingFaceAPI
+from tests.helpers import MODES, STREAMING, MakeLLM, run
 from tests.router_server import RouterServer, Step
-
-MakeLLM = Callable[..., ChatHuggingFaceAPI]
-MODES = ["invoke", "ainvoke", "stream", "astream"]
-
-
-async def run(llm: ChatHuggingFaceAPI, mode: str, **kwargs: Any) -> Any:
-    """Runs one call the way `mode` says; streams return the summed chunks."""
-    if mode == "invoke":
-        return llm.invoke("hi", **kwargs)
-    if mode == "ainvoke":
-        return await llm.ainvoke("hi", **kwargs)
-    chunks: list[AIMessageChunk] = (
-        list(llm.stream("hi", **kwargs))
-        if mode == "stream"
-        else [c async for c in llm.astream("hi", **kwargs)]
-    )
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
 
 
 def _slow_token(delay: float) -> Step:
@@ -55,7 +34,7 @@ async def test_first_token_timeout_abandons_a_silent_provider(
     ]
 
 
-@pytest.mark.parametrize("mode", ["stream", "astream"])
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_first_token_timeout_abandons_a_stream_that_only_keeps_alive(
     make_llm: MakeLLM, router: RouterServer, mode: str
 ) -> None:
@@ -68,7 +47,7 @@ async def test_first_token_timeout_abandons_a_stream_that_only_keeps_alive(
     assert message.response_metadata["attempts"][0]["error"] == "APITimeoutError"
 
 
-@pytest.mark.parametrize("mode", ["stream", "astream"])
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_first_token_timeout_does_not_cut_a_stream_after_its_first_token(
     make_llm: MakeLLM, router: RouterServer, mode: str
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import vcr
@@ -22,7 +22,9 @@ from langchain_hfapi import (
     ChatHuggingFaceAPI,
     InputTooLongError,
 )
+from tests.helpers import total
 
+E = TypeVar("E", bound=Exception)
 CASSETTES = Path(__file__).parent.parent / "cassettes" / "replay"
 REPLAY = vcr.VCR(
     record_mode="none",
@@ -96,18 +98,11 @@ def _model(spec: tuple[Any, ...]) -> ChatHuggingFaceAPI:
     )
 
 
-def _sum(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
-
-
 def _check_stream(name: str, chunks: list[AIMessageChunk]) -> None:
     _, _, _, provider, provider_model_id = STREAMS[name]
     text, usage, finish = _expected_stream(name)
     _, headers = _recorded_chat(name)
-    full = _sum(chunks)
+    full = total(chunks)
     assert full.content == text
     assert full.response_metadata["finish_reason"] == finish
     assert full.response_metadata.get("provider") == provider
@@ -162,12 +157,19 @@ async def test_replayed_invoke_returns_recorded_answer_with_attribution(
 def test_stream_and_invoke_report_the_same_metadata_keys() -> None:
     spec = STREAMS["stream-fireworks-ai"]
     with REPLAY.use_cassette(str(CASSETTES / "stream-fireworks-ai.yaml")):
-        streamed = _sum(list(_model(spec).stream(QUESTION)))
+        streamed = total(list(_model(spec).stream(QUESTION)))
     with REPLAY.use_cassette(str(CASSETTES / "nostream-fireworks-ai.yaml")):
         whole = _model(spec).invoke(QUESTION)
     assert set(streamed.response_metadata) == set(whole.response_metadata)
     for key in ("model_provider", "model_name", "provider", "provider_model_id", "attempts"):
         assert streamed.response_metadata[key] == whole.response_metadata[key]
+
+
+def _replayed_error(cassette: str, error: type[E], llm: ChatHuggingFaceAPI, prompt: str) -> E:
+    """Invokes `llm` against a cassette and returns the `error` it must raise."""
+    with REPLAY.use_cassette(str(CASSETTES / f"{cassette}.yaml")), pytest.raises(error) as info:
+        llm.invoke(prompt)
+    return info.value
 
 
 def test_replayed_401_raises_authentication_error_with_request_id() -> None:
@@ -176,12 +178,9 @@ def test_replayed_401_raises_authentication_error_with_request_id() -> None:
         base_url="https://router.huggingface.co/hf-inference/models/meta-llama/Meta-Llama-3-70B-Instruct/v1",
         api_key="hf_invalid",
     )
-    with (
-        REPLAY.use_cassette(str(CASSETTES / "unprocessable_entity.yaml")),
-        pytest.raises(AuthenticationError) as info,
-    ):
-        llm.invoke("please output 'Observation'")
-    err = info.value
+    err = _replayed_error(
+        "unprocessable_entity", AuthenticationError, llm, "please output 'Observation'"
+    )
     assert err.status_code == 401
     assert "Invalid username or password." in str(err)
     assert (
@@ -197,11 +196,7 @@ def test_replayed_tgi_validation_error_is_input_too_long() -> None:
         base_url="https://router.huggingface.co/hf-inference/models/google/flan-t5-xxl",
         api_key="hf_replay",
     )
-    with (
-        REPLAY.use_cassette(str(CASSETTES / "tgi-validation_error.yaml")),
-        pytest.raises(InputTooLongError) as info,
-    ):
-        llm.invoke("test")
-    assert info.value.status_code == 422
-    assert "must be <= 1512" in str(info.value)
-    assert info.value.request_id == "JXgh_Lwucgb8AbjAKAXMn"
+    err = _replayed_error("tgi-validation_error", InputTooLongError, llm, "test")
+    assert err.status_code == 422
+    assert "must be <= 1512" in str(err)
+    assert err.request_id == "JXgh_Lwucgb8AbjAKAXMn"

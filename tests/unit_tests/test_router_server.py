@@ -67,6 +67,19 @@ def stream_chat(server: RouterServer, **body: Any) -> tuple[httpx.Response, str]
         return response, response.read().decode()
 
 
+def stream_until_reset(server: RouterServer) -> tuple[int, bytes]:
+    """Stream a chat answer raw until the server resets; return status and bytes read."""
+    status, received = 0, b""
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream("POST", server.url + CHAT, json=chat_body(stream=True), timeout=5) as response,
+    ):
+        status = response.status_code
+        for chunk in response.iter_raw():
+            received += chunk
+    return status, received
+
+
 def raw_exchange(port: int, request: bytes) -> bytes:
     """Send raw bytes and read until the server closes the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
@@ -614,18 +627,10 @@ def test_stream_reset_mid_body_closes_connection_after_n_bytes(
     events = [{"choices": [{"index": 0, "delta": {"content": str(i)}}]} for i in range(5)]
     full = "".join(f"data: {json.dumps(e, separators=(',', ':'))}\n\n" for e in events)
     router_server.script("together", Step.stream(events, reset_after_bytes=70))
-    received = b""
 
-    with (
-        pytest.raises(httpx.RemoteProtocolError),
-        httpx.stream(
-            "POST", router_server.url + CHAT, json=chat_body(stream=True), timeout=5
-        ) as response,
-    ):
-        assert response.status_code == 200
-        for chunk in response.iter_raw():
-            received += chunk
+    status, received = stream_until_reset(router_server)
 
+    assert status == 200
     assert received == full.encode()[:70]
 
 
@@ -633,16 +638,8 @@ def test_default_stream_reset_after_bytes_also_truncates(
     router_server: RouterServer,
 ) -> None:
     router_server.script("together", Step.reset_after(100, trickle=True))
-    received = b""
 
-    with (
-        pytest.raises(httpx.RemoteProtocolError),
-        httpx.stream(
-            "POST", router_server.url + CHAT, json=chat_body(stream=True), timeout=5
-        ) as response,
-    ):
-        for chunk in response.iter_raw():
-            received += chunk
+    _, received = stream_until_reset(router_server)
 
     assert len(received) == 100
     assert received.startswith(b'data: {"id":"chatcmpl-1"')

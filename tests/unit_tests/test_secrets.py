@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import pytest
 from langchain_core.load import dumpd
 
-from langchain_hfapi import AuthenticationError, ChatHuggingFaceAPI, HuggingFaceAPIError
+from langchain_hfapi import AuthenticationError, HuggingFaceAPIError
 from tests.conftest import TOKEN
+from tests.helpers import MakeLLM
 from tests.router_server import RouterServer, Step
-
-MakeLLM = Callable[..., ChatHuggingFaceAPI]
 
 
 def test_token_is_absent_from_repr_str_and_dumps(make_llm: MakeLLM) -> None:

@@ -6,9 +6,7 @@ placement, error events); the tests check the chunks the user gets.
 
 from __future__ import annotations
 
-import functools
 import json
-import operator
 from typing import Any
 
 import pytest
@@ -16,38 +14,19 @@ from langchain_core.messages import AIMessageChunk
 
 from langchain_hfapi.errors import InvalidRequestError, ProviderError
 from tests.conftest import TOKEN
+from tests.helpers import STREAMING, collect, total
 from tests.router_server import RouterServer, Step
 
 REPO = "meta-llama/Llama-3.3-70B-Instruct"
-STREAMS = ["stream", "astream"]
 PROMPT = "Say hello to me"  # 4 prompt "tokens" for the fake router
 WORDS = ["One", " two", " three."]
 
 
-async def collect(llm: Any, mode: str) -> tuple[list[AIMessageChunk], Exception | None]:
-    """Collects stream chunks until the stream ends or raises."""
-    chunks: list[AIMessageChunk] = []
-    try:
-        if mode == "stream":
-            for chunk in llm.stream(PROMPT):
-                chunks.append(chunk)  # noqa: PERF402 - keep chunks seen before an error
-        else:
-            async for chunk in llm.astream(PROMPT):
-                chunks.append(chunk)  # noqa: PERF401 - keep chunks seen before an error
-    except Exception as err:
-        return chunks, err
-    return chunks, None
-
-
 async def stream_all(llm: Any, mode: str) -> list[AIMessageChunk]:
-    chunks, err = await collect(llm, mode)
+    chunks, err = await collect(llm, mode, PROMPT)
     if err is not None:
         raise err
     return chunks
-
-
-def total(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    return functools.reduce(operator.add, chunks)
 
 
 def event(
@@ -92,7 +71,7 @@ def assert_answer(chunks: list[AIMessageChunk], text: str = "One two three.") ->
     assert msg.response_metadata["finish_reason"] == "stop"
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_data_field_without_space_is_read(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
@@ -100,7 +79,7 @@ async def test_data_field_without_space_is_read(
     assert_answer(await stream_all(make_llm(), mode))
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 @pytest.mark.parametrize("trickle", [False, True], ids=["whole", "trickle"])
 async def test_crlf_line_endings_are_read(
     make_llm: Any, router: RouterServer, mode: str, trickle: bool
@@ -110,7 +89,7 @@ async def test_crlf_line_endings_are_read(
     assert_answer(await stream_all(make_llm(), mode))
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_comments_and_unknown_fields_are_ignored(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
@@ -122,7 +101,7 @@ async def test_comments_and_unknown_fields_are_ignored(
     assert_answer(await stream_all(make_llm(), mode))
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 @pytest.mark.parametrize("trickle", [False, True], ids=["whole", "trickle"])
 async def test_utf8_byte_order_mark_before_first_event_is_ignored(
     make_llm: Any, router: RouterServer, mode: str, trickle: bool
@@ -132,7 +111,7 @@ async def test_utf8_byte_order_mark_before_first_event_is_ignored(
     assert_answer(await stream_all(make_llm(), mode))
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_event_split_over_several_data_lines_is_joined(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
@@ -144,7 +123,7 @@ async def test_event_split_over_several_data_lines_is_joined(
     assert_answer(await stream_all(make_llm(), mode))
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_trickled_multibyte_utf8_arrives_intact(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
@@ -154,7 +133,7 @@ async def test_trickled_multibyte_utf8_arrives_intact(
     assert total(chunks).content == "héllo 日本語 🎉"
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 @pytest.mark.parametrize("last_newline", [True, False], ids=["blank-line", "no-blank-line"])
 async def test_stream_without_done_ends_cleanly(
     make_llm: Any, router: RouterServer, mode: str, last_newline: bool
@@ -172,7 +151,7 @@ async def test_stream_without_done_ends_cleanly(
     }
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 @pytest.mark.parametrize("style", ["last", "running", "separate"])
 async def test_usage_appears_once_with_right_totals_wherever_the_provider_puts_it(
     make_llm: Any,
@@ -191,7 +170,7 @@ async def test_usage_appears_once_with_right_totals_wherever_the_provider_puts_i
     assert total(chunks).content == "Hello from together."
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_no_usage_when_provider_sends_none(
     make_llm: Any, router: RouterServer, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
@@ -201,13 +180,13 @@ async def test_no_usage_when_provider_sends_none(
     assert total(chunks).content == "Hello from together."
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_error_event_with_4xx_status_raises_invalid_request_at_once(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
     error = {"message": "Input validation error: bad grammar", "http_status_code": 422}
     router.script("together", Step.stream([{"error": error}]))
-    chunks, err = await collect(make_llm(), mode)
+    chunks, err = await collect(make_llm(), mode, PROMPT)
     assert type(err) is InvalidRequestError
     assert err.status_code == 422
     text = str(err)
@@ -227,7 +206,7 @@ def assert_failed_over(chunks: list[AIMessageChunk], error: str, status: int | N
     assert msg.response_metadata["attempts"] == attempts
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_error_string_event_before_any_token_fails_over(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
@@ -236,13 +215,13 @@ async def test_error_string_event_before_any_token_fails_over(
     assert_failed_over(chunks, "ProviderError", 500)
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_error_event_after_tokens_raises_without_repeating_them(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
     events = [event(role="assistant"), event("One"), event(" two"), {"error": "boom"}]
     router.script("together", Step.stream(events))
-    chunks, err = await collect(make_llm(), mode)
+    chunks, err = await collect(make_llm(), mode, PROMPT)
     assert isinstance(err, ProviderError)
     assert "boom" in str(err)
     assert "provider=together" in str(err)
@@ -251,7 +230,7 @@ async def test_error_event_after_tokens_raises_without_repeating_them(
     assert len(router.chat_requests()) == 1
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_non_json_event_is_malformed_and_fails_over(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
@@ -260,7 +239,7 @@ async def test_non_json_event_is_malformed_and_fails_over(
     assert_failed_over(chunks, "MalformedResponseError", None)
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_json_body_answered_to_stream_request_is_malformed_and_fails_over(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
@@ -269,7 +248,7 @@ async def test_json_body_answered_to_stream_request_is_malformed_and_fails_over(
     assert_failed_over(chunks, "MalformedResponseError", 200)
 
 
-@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize("mode", STREAMING)
 async def test_first_chunk_carries_provider_attribution(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import json
-import operator
-from collections.abc import Callable
-from functools import reduce
 from typing import Any
 
 import pytest
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage
-from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from langchain_hfapi import ChatHuggingFaceAPI
+from tests.helpers import MODES, STREAMING, MakeLLM, chunk, completion, run, sent_body
 from tests.router_server import RouterServer, Step
 
-MakeLLM = Callable[..., ChatHuggingFaceAPI]
-MODES = ("invoke", "ainvoke", "stream", "astream")
-STREAMING = ("stream", "astream")
-HEAD = {"id": "c1", "created": 1, "model": "x"}
 ANSWER = '{"name": "Ann", "age": 3}'
-
-
-def completion(message: dict[str, Any], finish: str | None = "stop") -> dict[str, Any]:
-    choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}
-    return {**HEAD, "object": "chat.completion", "choices": [choice]}
-
-
-def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    return {**HEAD, "object": "chat.completion.chunk", "choices": [choice]}
+METHODS = ["json_schema", "json_mode", "function_calling"]
 
 
 def pieces(text: str, n: int = 3) -> list[str]:
@@ -62,23 +45,12 @@ def script_tool_call(router: RouterServer, mode: str, name: str, arguments: str)
         router.script("together", Step.completion(completion(message, "tool_calls")))
 
 
-async def run(runnable: Runnable[Any, Any], mode: str, inp: Any, *, combine: str = "last") -> Any:
-    """Runs one call in `mode`; a stream gives its last output, or the sum with "sum"."""
-    if mode == "invoke":
-        return runnable.invoke(inp)
-    if mode == "ainvoke":
-        return await runnable.ainvoke(inp)
-    if mode == "stream":
-        outputs = list(runnable.stream(inp))
+def script_method_answer(router: RouterServer, mode: str, method: str) -> None:
+    """Scripts ANSWER the way `method` expects it: as a `Person` tool call, or as text."""
+    if method == "function_calling":
+        script_tool_call(router, mode, "Person", ANSWER)
     else:
-        outputs = [o async for o in runnable.astream(inp)]
-    return outputs[-1] if combine == "last" else reduce(operator.add, outputs)
-
-
-def body(router: RouterServer) -> dict[str, Any]:
-    sent = router.chat_requests()[-1].json
-    assert isinstance(sent, dict)
-    return sent
+        script_text(router, mode, ANSWER)
 
 
 class Person(BaseModel):
@@ -115,10 +87,10 @@ async def test_json_schema_is_the_default_and_parses_the_answer(
     make_llm: MakeLLM, router: RouterServer, mode: str, schema: Any, expected: Any
 ) -> None:
     script_text(router, mode, ANSWER)
-    result = await run(make_llm().with_structured_output(schema), mode, "who?")
+    result = await run(make_llm().with_structured_output(schema), mode, "who?", last=True)
     assert result == expected
     assert type(result) is type(expected)
-    sent = body(router)
+    sent = sent_body(router)
     spec = sent["response_format"]["json_schema"]
     assert sent["response_format"]["type"] == "json_schema"
     assert spec["name"] == ("PersonDict" if schema is PersonDict else "Person")
@@ -134,7 +106,7 @@ async def test_json_schema_request_is_exactly_name_and_schema(
 ) -> None:
     script_text(router, "ainvoke", ANSWER)
     await make_llm().with_structured_output(schema, method="json_schema").ainvoke("who?")
-    assert body(router)["response_format"] == {
+    assert sent_body(router)["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "Person", "schema": PERSON_SCHEMA},
     }
@@ -148,7 +120,7 @@ async def test_undocumented_typeddict_sends_no_description(
 
     script_text(router, "ainvoke", '{"name": "Rex"}')
     assert await make_llm().with_structured_output(Pet).ainvoke("pet?") == {"name": "Rex"}
-    assert "description" not in body(router)["response_format"]["json_schema"]
+    assert "description" not in sent_body(router)["response_format"]["json_schema"]
 
 
 @pytest.mark.parametrize("strict", [True, False])
@@ -158,8 +130,8 @@ async def test_json_schema_sends_strict_only_when_given(
 ) -> None:
     script_text(router, mode, ANSWER)
     llm = make_llm().with_structured_output(Person, method="json_schema", strict=strict)
-    assert await run(llm, mode, "who?") == Person(name="Ann", age=3)
-    spec = body(router)["response_format"]["json_schema"]
+    assert await run(llm, mode, "who?", last=True) == Person(name="Ann", age=3)
+    spec = sent_body(router)["response_format"]["json_schema"]
     assert spec["strict"] is strict
     assert spec["name"] == "Person"
 
@@ -173,9 +145,10 @@ async def test_json_mode_sends_json_object_and_parses_the_answer(
     make_llm: MakeLLM, router: RouterServer, mode: str, schema: Any, expected: Any
 ) -> None:
     script_text(router, mode, ANSWER)
-    result = await run(make_llm().with_structured_output(schema, method="json_mode"), mode, "?")
+    llm = make_llm().with_structured_output(schema, method="json_mode")
+    result = await run(llm, mode, "?", last=True)
     assert result == expected
-    assert body(router)["response_format"] == {"type": "json_object"}
+    assert sent_body(router)["response_format"] == {"type": "json_object"}
 
 
 def test_json_mode_with_strict_is_refused(make_llm: MakeLLM, router: RouterServer) -> None:
@@ -200,10 +173,10 @@ async def test_function_calling_forces_the_tool_without_parallel_calls(
     name = "PersonDict" if schema is PersonDict else "Person"
     script_tool_call(router, mode, name, ANSWER)
     llm = make_llm().with_structured_output(schema, method="function_calling")
-    result = await run(llm, mode, "who?")
+    result = await run(llm, mode, "who?", last=True)
     assert result == expected
     assert type(result) is type(expected)
-    sent = body(router)
+    sent = sent_body(router)
     assert [t["function"]["name"] for t in sent["tools"]] == [name]
     assert sent["tools"][0]["function"]["parameters"] == PERSON_SCHEMA
     assert sent["tool_choice"] == {"type": "function", "function": {"name": name}}
@@ -217,7 +190,7 @@ async def test_function_calling_with_strict_marks_the_tool_strict(
     script_tool_call(router, "ainvoke", "Person", ANSWER)
     llm = make_llm().with_structured_output(Person, method="function_calling", strict=True)
     assert await llm.ainvoke("who?") == Person(name="Ann", age=3)
-    function = body(router)["tools"][0]["function"]
+    function = sent_body(router)["tools"][0]["function"]
     assert function["strict"] is True
     assert function["parameters"]["additionalProperties"] is False
 
@@ -229,7 +202,7 @@ async def test_function_calling_obeys_disabled_parallel_tool_calls(
     llm = make_llm(disabled_params={"parallel_tool_calls": None})
     result = await llm.with_structured_output(Person, method="function_calling").ainvoke("who?")
     assert result == Person(name="Ann", age=3)
-    sent = body(router)
+    sent = sent_body(router)
     assert "parallel_tool_calls" not in sent
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "Person"}}
 
@@ -237,17 +210,14 @@ async def test_function_calling_obeys_disabled_parallel_tool_calls(
 # --- include_raw and request hygiene -----------------------------------------
 
 
-@pytest.mark.parametrize("method", ["json_schema", "json_mode", "function_calling"])
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("mode", MODES)
 async def test_include_raw_returns_raw_parsed_and_no_error(
     make_llm: MakeLLM, router: RouterServer, mode: str, method: str
 ) -> None:
-    if method == "function_calling":
-        script_tool_call(router, mode, "Person", ANSWER)
-    else:
-        script_text(router, mode, ANSWER)
+    script_method_answer(router, mode, method)
     llm = make_llm().with_structured_output(Person, method=method, include_raw=True)  # type: ignore[arg-type]
-    result = await run(llm, mode, "who?", combine="sum")
+    result = await run(llm, mode, "who?")
     assert set(result) == {"raw", "parsed", "parsing_error"}
     assert isinstance(result["raw"], AIMessage)
     assert result["raw"].response_metadata["provider"] == "together"
@@ -255,19 +225,16 @@ async def test_include_raw_returns_raw_parsed_and_no_error(
     assert result["parsing_error"] is None
 
 
-MALFORMED_MODES = ["invoke", "ainvoke", *STREAMING]
-
-
 @pytest.mark.parametrize(
     "answer", ["not json at all", '{"name": "Ann", "age": "old"}'], ids=["not-json", "invalid"]
 )
-@pytest.mark.parametrize("mode", MALFORMED_MODES)
+@pytest.mark.parametrize("mode", MODES)
 async def test_include_raw_reports_a_malformed_answer_as_parsing_error(
     make_llm: MakeLLM, router: RouterServer, mode: str, answer: str
 ) -> None:
     script_text(router, mode, answer)
     llm = make_llm().with_structured_output(Person, include_raw=True)
-    result = await run(llm, mode, "who?", combine="sum")
+    result = await run(llm, mode, "who?")
     assert result["raw"].content == answer
     assert result.get("parsed", "missing") is None
     assert isinstance(result["parsing_error"], OutputParserException)
@@ -281,16 +248,13 @@ async def test_without_include_raw_a_malformed_answer_raises(
         await make_llm().with_structured_output(Person).ainvoke("who?")
 
 
-@pytest.mark.parametrize("method", ["json_schema", "json_mode", "function_calling"])
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("mode", MODES)
 async def test_ls_structured_output_format_is_not_sent(
     make_llm: MakeLLM, router: RouterServer, mode: str, method: str
 ) -> None:
-    if method == "function_calling":
-        script_tool_call(router, mode, "Person", ANSWER)
-    else:
-        script_text(router, mode, ANSWER)
-    await run(make_llm().with_structured_output(Person, method=method), mode, "who?")  # type: ignore[arg-type]
+    script_method_answer(router, mode, method)
+    await run(make_llm().with_structured_output(Person, method=method), mode, "who?", last=True)  # type: ignore[arg-type]
     raw = router.chat_requests()[-1].body
     assert b"structured_output_format" not in raw
     expected = {"model", "messages", "stream"}
@@ -299,5 +263,5 @@ async def test_ls_structured_output_format_is_not_sent(
         expected |= {"tools", "tool_choice", "parallel_tool_calls"}
     else:
         expected |= {"response_format"}
-    assert set(body(router)) == expected
+    assert set(sent_body(router)) == expected
     assert json.loads(raw)["messages"] == [{"role": "user", "content": "who?"}]

@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 import json
-import operator
-from collections.abc import Callable
-from functools import reduce
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import Runnable
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from langchain_hfapi import ChatHuggingFaceAPI
+from tests.helpers import MODES, MakeLLM, chunk, completion, run, script_answer, sent_body, total
 from tests.router_server import RouterServer, Step
-
-MakeLLM = Callable[..., ChatHuggingFaceAPI]
-MODES = ("invoke", "ainvoke", "stream", "astream")
-STREAMING = ("stream", "astream")
-
-
-HEAD = {"id": "c1", "created": 1, "model": "x"}
-
-
-def completion(message: dict[str, Any], finish: str | None = "stop") -> dict[str, Any]:
-    choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}
-    return {**HEAD, "object": "chat.completion", "choices": [choice]}
-
-
-def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    return {**HEAD, "object": "chat.completion.chunk", "choices": [choice]}
 
 
 def call(call_id: str, name: str, arguments: Any, index: int | None = None) -> dict[str, Any]:
@@ -54,30 +33,6 @@ def sent_call(call_id: str, arguments: str) -> dict[str, Any]:
 def fragment(index: int, arguments: str) -> dict[str, Any]:
     """A streamed tool-call delta carrying only a piece of the arguments."""
     return {"index": index, "function": {"arguments": arguments}}
-
-
-def script(router: RouterServer, mode: str, whole: dict[str, Any], events: list[Any]) -> None:
-    step = Step.stream(events) if mode in STREAMING else Step.completion(whole)
-    router.script("together", step)
-
-
-async def run(runnable: Runnable[Any, Any], mode: str, inp: Any, **kwargs: Any) -> Any:
-    """Runs one call in `mode`; a stream's chunks are summed."""
-    if mode == "invoke":
-        return runnable.invoke(inp, **kwargs)
-    if mode == "ainvoke":
-        return await runnable.ainvoke(inp, **kwargs)
-    if mode == "stream":
-        chunks = list(runnable.stream(inp, **kwargs))
-    else:
-        chunks = [c async for c in runnable.astream(inp, **kwargs)]
-    return reduce(operator.add, chunks)
-
-
-def body(router: RouterServer) -> dict[str, Any]:
-    sent = router.chat_requests()[-1].json
-    assert isinstance(sent, dict)
-    return sent
 
 
 class GetWeather(BaseModel):
@@ -129,7 +84,7 @@ async def test_every_tool_kind_is_sent_in_openai_format_with_parallel_flag(
     llm = make_llm().bind_tools(ALL_TOOLS, parallel_tool_calls=False)
     message = await run(llm, mode, "hi")
     assert message.content == "Hello from together."
-    sent = body(router)
+    sent = sent_body(router)
     assert [t["type"] for t in sent["tools"]] == ["function"] * 5
     assert [t["function"]["name"] for t in sent["tools"]] == NAMES
     assert sent["tools"][0]["function"]["parameters"]["properties"]["location"] == {
@@ -146,8 +101,9 @@ async def test_every_tool_kind_is_sent_in_openai_format_with_parallel_flag(
 async def test_any_number_of_tools_can_be_bound(make_llm: MakeLLM, router: RouterServer) -> None:
     many = [{**GET_TIME, "function": {**GET_TIME["function"], "name": f"t{i}"}} for i in range(40)]
     await make_llm().bind_tools(many, parallel_tool_calls=True).ainvoke("hi")
-    assert [t["function"]["name"] for t in body(router)["tools"]] == [f"t{i}" for i in range(40)]
-    assert body(router)["parallel_tool_calls"] is True
+    sent = sent_body(router)
+    assert [t["function"]["name"] for t in sent["tools"]] == [f"t{i}" for i in range(40)]
+    assert sent["parallel_tool_calls"] is True
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -155,14 +111,14 @@ async def test_strict_reaches_the_function_schema_of_converted_tools(
     make_llm: MakeLLM, router: RouterServer, mode: str
 ) -> None:
     await run(make_llm().bind_tools([GetWeather, add, multiply], strict=True), mode, "hi")
-    for sent in body(router)["tools"]:
+    for sent in sent_body(router)["tools"]:
         assert sent["function"]["strict"] is True
         assert sent["function"]["parameters"]["additionalProperties"] is False
 
 
 async def test_strict_reaches_an_openai_dict_tool(make_llm: MakeLLM, router: RouterServer) -> None:
     await make_llm().bind_tools([GET_TIME], strict=True).ainvoke("hi")
-    assert body(router)["tools"][0]["function"].get("strict") is True
+    assert sent_body(router)["tools"][0]["function"].get("strict") is True
 
 
 FORCED = {"type": "function", "function": {"name": "add"}}
@@ -185,7 +141,7 @@ async def test_tool_choice_is_translated_to_the_openai_value(
     make_llm: MakeLLM, router: RouterServer, mode: str, choice: Any, expected: Any
 ) -> None:
     await run(make_llm().bind_tools([add, multiply], tool_choice=choice), mode, "hi")
-    assert body(router)["tool_choice"] == expected
+    assert sent_body(router)["tool_choice"] == expected
 
 
 @pytest.mark.parametrize("choice", ["subtract", "Add"])
@@ -215,7 +171,7 @@ async def test_tool_call_is_parsed_from_string_arguments_split_over_deltas(
         chunk({"tool_calls": [fragment(0, 'ris"}')]}),
         chunk({}, "tool_calls"),
     ]
-    script(router, mode, whole, events)
+    script_answer(router, mode, whole, events)
     message = await run(make_llm().bind_tools([GetWeather]), mode, "weather?")
     assert message.content == ""
     assert message.tool_calls == [
@@ -240,7 +196,7 @@ async def test_streamed_tool_call_chunks_carry_the_name_only_in_the_first_delta(
         [{"name": None, "args": '{"a": 1,', "id": None, "index": 0, "type": "tool_call_chunk"}],
         [{"name": None, "args": ' "b": 2}', "id": None, "index": 0, "type": "tool_call_chunk"}],
     ]
-    assert reduce(operator.add, chunks).tool_calls[0]["args"] == {"a": 1, "b": 2}
+    assert total(chunks).tool_calls[0]["args"] == {"a": 1, "b": 2}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -263,7 +219,7 @@ async def test_older_tgi_dict_arguments_and_repeated_ids_keep_finish_reason_stop
         chunk({"tool_calls": [{**tgi, "function": {"arguments": ' "Paris"}'}}]}),
         chunk({}, "stop"),
     ]
-    script(router, mode, completion({"content": None, "tool_calls": [raw]}, "stop"), events)
+    script_answer(router, mode, completion({"content": None, "tool_calls": [raw]}, "stop"), events)
     message = await run(make_llm(), mode, "weather?")
     assert message.content == ""
     assert message.tool_calls == [
@@ -277,7 +233,7 @@ async def test_streamed_dict_arguments_are_serialized_into_the_chunk(
 ) -> None:
     delta = {"tool_calls": [call("0", "get_weather", {"location": "Zürich"}, 0)]}
     router.script("together", Step.stream([chunk(delta, "stop")]))
-    message = reduce(operator.add, [c async for c in make_llm().astream("hi")])
+    message = total([c async for c in make_llm().astream("hi")])
     assert message.tool_calls[0]["args"] == {"location": "Zürich"}
 
 
@@ -287,7 +243,7 @@ async def test_null_arguments_give_empty_args(
 ) -> None:
     whole = completion({"content": None, "tool_calls": [call("c_1", "now", "null")]}, "tool_calls")
     events = [chunk({"tool_calls": [call("c_1", "now", "null", 0)]}, "tool_calls")]
-    script(router, mode, whole, events)
+    script_answer(router, mode, whole, events)
     message = await run(make_llm(), mode, "time?")
     assert message.tool_calls == [{"name": "now", "args": {}, "id": "c_1", "type": "tool_call"}]
     assert message.invalid_tool_calls == []
@@ -303,7 +259,8 @@ async def test_invalid_json_arguments_become_invalid_tool_calls(
         chunk({"tool_calls": [call("c_1", "GetWeather", bad, 0)]}),
         chunk({"tool_calls": [call("c_2", "add", '{"a": 1, "b": 2}', 1)]}, "tool_calls"),
     ]
-    script(router, mode, completion({"content": None, "tool_calls": calls}, "tool_calls"), events)
+    whole = completion({"content": None, "tool_calls": calls}, "tool_calls")
+    script_answer(router, mode, whole, events)
     message = await run(make_llm(), mode, "hi")
     assert message.tool_calls == [
         {"name": "add", "args": {"a": 1, "b": 2}, "id": "c_2", "type": "tool_call"}
@@ -326,7 +283,8 @@ async def test_two_parallel_tool_calls_interleaved_by_index_sum_to_complete_call
         chunk({"tool_calls": [fragment(0, ' "b": 2}')]}),
         chunk({}, "tool_calls"),
     ]
-    script(router, mode, completion({"content": None, "tool_calls": calls}, "tool_calls"), events)
+    whole = completion({"content": None, "tool_calls": calls}, "tool_calls")
+    script_answer(router, mode, whole, events)
     message = await run(make_llm().bind_tools([add, multiply]), mode, "hi")
     assert message.tool_calls == [
         {"name": "add", "args": {"a": 1, "b": 2}, "id": "c_a", "type": "tool_call"},
@@ -358,7 +316,7 @@ async def test_tool_call_history_is_sent_in_openai_shape_with_unicode_kept(
     ]
     await run(make_llm(), mode, history)
     tokyo = json.dumps({"city": "東京"}, ensure_ascii=False)
-    assert body(router)["messages"] == [
+    assert sent_body(router)["messages"] == [
         {"role": "system", "content": "be brief"},
         {"role": "user", "content": "weather in Tokyo and Paris?"},
         {"role": "assistant", "content": None, "tool_calls": [sent_call("call_1", tokyo)]},
@@ -388,7 +346,7 @@ async def test_anthropic_blocks_are_not_duplicated_and_thinking_is_dropped(
     await make_llm().ainvoke(
         [HumanMessage("q"), turn, ToolMessage("sunny", tool_call_id="toolu_1")]
     )
-    assistant = body(router)["messages"][1]
+    assistant = sent_body(router)["messages"][1]
     assert assistant["content"] is None
     assert [c["id"] for c in assistant["tool_calls"]] == ["toolu_1"]
     assert "hmm" not in router.chat_requests()[-1].body.decode()

@@ -33,6 +33,7 @@ MODEL = "meta-llama/Llama-3.3-70B-Instruct"
 FAILING = "together"  # first provider of the fake mapping
 ANSWER = "Streaming answer from {provider}: " + " ".join(f"w{i}" for i in range(40)) + "."
 ROOT = Path(__file__).resolve().parent.parent
+MAPPING_TTL = 3600.0  # longer than a run: every Hub request beyond one is a cache miss
 
 
 @dataclass
@@ -86,7 +87,12 @@ async def run_round(llm: ChatHuggingFaceAPI, streams: int) -> Report:
 def make_llm(url: str) -> ChatHuggingFaceAPI:
     """Builds the model under load: default retries, health and cache settings."""
     return ChatHuggingFaceAPI(
-        model=MODEL, api_key="hf_load_test", router_url=url, hub_url=url, timeout=120
+        model=MODEL,
+        api_key="hf_load_test",
+        router_url=url,
+        hub_url=url,
+        timeout=120,
+        mapping_ttl=MAPPING_TTL,
     )
 
 
@@ -158,7 +164,7 @@ async def main_async(args: argparse.Namespace, url: str) -> int:
     print(f"typed errors        {total.typed_errors}  {total.errors_by_class}")
     print(f"wrong contents      {total.wrong_contents}")
     print(f"untyped errors      {total.untyped_errors}")
-    print(f"hub requests        {stats['hub_requests']}")
+    print(f"hub requests        {stats['hub_requests']} (mapping_ttl {MAPPING_TTL:.0f} s)")
     print(
         f"rss MiB             start {args.rss_start:.1f}, after {args.warmup} warm-up rounds "
         f"{rss_after_warmup:.1f}, after {args.rounds} more {rss_end:.1f} (peak {peak:.1f})"

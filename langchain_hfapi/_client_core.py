@@ -50,8 +50,11 @@ DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_HUB_URL = "https://huggingface.co"
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection, at most
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=CONNECT_TIMEOUT)  # per connect/read/write
-# Many concurrent streams (agents, batch) need more than httpx's 100 connections.
-CONNECTION_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+# One connection per concurrent request (HTTP/1.1 streams cannot share one), no
+# cap: requests queued in httpcore's pool cost O(queued x connections) on every
+# state change (benchmarks/load.py, 2,000 concurrent streams: ~140 s a round with
+# a cap of 1,000, ~14 s without).
+CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100)
 USER_AGENT = f"langchain-hfapi/{__version__}"
 
 

@@ -126,7 +126,7 @@ class ToolsMixin:
                 del payload[name]
         n = payload.get("n")
         if n is not None and n != 1:
-            msg = "n > 1 is not supported: send several requests (e.g. batch) instead"
+            msg = f"n must be 1 (got {n!r}): send several requests (e.g. batch) instead"
             raise ValueError(msg)
         for name, low, high in _RANGES:
             value = payload.get(name)

@@ -142,7 +142,8 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     max_retries: int = 2
     """Retries of one provider (429, 5xx, connection) before the next one."""
     first_token_timeout: float | None = None
-    """Seconds a provider may take to its first token before the next is tried."""
+    """Seconds a provider may take to its first token (streams) or its response
+    headers (whole answers) before the next provider is tried."""
     max_input_chars: int | None = None
     """Trim the oldest turns beyond this many characters (None: never)."""
     model_aliases: dict[str, str] = Field(default_factory=dict)
@@ -157,9 +158,10 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     """Request fields never sent: `{"name": None}` drops the field always,
     `{"name": [values]}` drops it when it has one of those values."""
     http_client: Any = Field(default=None, exclude=True)
-    """An `httpx.Client` to send with (optional)."""
+    """An `httpx.Client` to send with (optional; its own timeout and redirect
+    settings apply, and it is never closed by the model)."""
     http_async_client: Any = Field(default=None, exclude=True)
-    """An `httpx.AsyncClient` to send with (optional)."""
+    """An `httpx.AsyncClient` to send with (optional; as for `http_client`)."""
 
     _client: HFClient | None = PrivateAttr(default=None)
     _aclient: AsyncHFClient | None = PrivateAttr(default=None)

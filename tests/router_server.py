@@ -474,8 +474,9 @@ def main(argv: list[str] | None = None) -> None:
         "--fail",
         action="append",
         default=[],
-        metavar="PROVIDER:RATE[:STATUS|reset]",
-        help="fail that share of a provider's requests (status, or a mid-stream reset)",
+        metavar="PROVIDER:RATE[:STATUS|reset[:N]]",
+        help="fail that share of a provider's requests: an HTTP status, or a connection "
+        "reset after N bytes of the answer (default 600: a few tokens in)",
     )
     parser.add_argument("--answer", default=None, help="answer text ({provider} is replaced)")
     args = parser.parse_args(argv)
@@ -486,7 +487,8 @@ def main(argv: list[str] | None = None) -> None:
     for spec in args.fail:
         provider, rate, *how = spec.split(":")
         mode = how[0] if how else "503"
-        step = Step.reset_after(120) if mode == "reset" else None
+        cut = int(how[1]) if len(how) > 1 else 600
+        step = Step.reset_after(cut) if mode == "reset" else None
         server.set_failure_rate(
             provider, float(rate), status=int(mode) if step is None else 503, step=step
         )

@@ -21,7 +21,9 @@ async def test_concurrent_streams_with_a_failing_provider_lose_and_repeat_nothin
 ) -> None:
     providers = {p for entries in router.models.values() for p, *_ in entries}
     router.answers = {p: ANSWER.format(provider=p) for p in providers}
-    step = Step.reset_after(120) if failure == "reset" else None
+    # "reset" cuts the connection a few tokens into the answer: those streams must
+    # raise a typed error without repeating anything (no failover after a token).
+    step = Step.reset_after(600) if failure == "reset" else None
     router.set_failure_rate(FAILING, 0.3, status=503, seed=7, step=step)
     llm = make_llm(router.url)
     try:
@@ -36,3 +38,5 @@ async def test_concurrent_streams_with_a_failing_provider_lose_and_repeat_nothin
     assert stats["failures_injected"] > 0.2 * STREAMS  # faults really happened
     assert stats["hub_requests"] == 1  # single flight, then cached
     assert total.served_by.get(FAILING, 0) > 0
+    if failure == "reset":
+        assert total.errors_by_class.get("APIConnectionError", 0) > 0  # cut mid-answer

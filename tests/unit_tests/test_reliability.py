@@ -212,3 +212,31 @@ async def test_first_token_timeout_on_the_only_provider_raises_a_typed_timeout(
         await run(llm, mode)
     assert info.value.provider == "together"
     assert "0.3" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+@pytest.mark.parametrize(
+    "answer",
+    [{"id": "x", "object": "chat.completion"}, {"id": "x", "choices": [{"index": 0}]}],
+    ids=["no-choices", "no-message"],
+)
+async def test_a_200_answer_without_a_message_fails_over(
+    make_llm: MakeLLM, router: RouterServer, mode: str, answer: dict[str, Any]
+) -> None:
+    router.script("together", Step.completion(answer))
+    message = await run(make_llm(max_retries=0), mode)
+    assert message.content == "Hello from fireworks-ai."
+    assert message.response_metadata["attempts"] == [
+        {"provider": "together", "error": "MalformedResponseError", "status_code": 200}
+    ]
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+async def test_empty_data_events_are_keep_alives(
+    make_llm: MakeLLM, router: RouterServer, mode: str
+) -> None:
+    token = {"choices": [{"index": 0, "delta": {"content": "kept"}, "finish_reason": None}]}
+    router.script("together", Step.stream(["data:\n\n", "data: \n\n", token, "data:\n\n"]))
+    message = await run(make_llm(), mode)
+    assert message.content == "kept"
+    assert message.response_metadata["attempts"] == []

@@ -226,7 +226,7 @@ async def test_n_above_one_is_refused_before_any_request(
 ) -> None:
     llm = make_llm(model_kwargs={"n": 2}) if via == "model_kwargs" else make_llm()
     per_call: dict[str, Any] = {"n": 2} if via == "kwarg" else {}
-    with pytest.raises(ValueError, match="n > 1"):
+    with pytest.raises(ValueError, match="n must be 1"):
         await run(llm, mode, "hi", **per_call)
     assert router.requests == []
 

@@ -148,12 +148,16 @@ class AsyncHFClient(ClientCore):
     Args:
         settings: Connection settings.
         http_client: An `httpx.AsyncClient` to use instead of the shared pool.
+        shared: A client whose mapping cache and provider health to share.
     """
 
     def __init__(
-        self, settings: ClientSettings, http_client: httpx.AsyncClient | None = None
+        self,
+        settings: ClientSettings,
+        http_client: httpx.AsyncClient | None = None,
+        shared: ClientCore | None = None,
     ) -> None:
-        super().__init__(settings)
+        super().__init__(settings, shared)
         self._given = http_client
 
     async def _http(self) -> httpx.AsyncClient:

@@ -175,13 +175,19 @@ class ClientCore:
 
     Args:
         settings: Connection settings.
+        shared: Another client whose mapping cache and provider health this one
+            uses too (the sync and async clients of one model share them).
     """
 
-    def __init__(self, settings: ClientSettings) -> None:
+    def __init__(self, settings: ClientSettings, shared: ClientCore | None = None) -> None:
         self.settings = settings
-        self.mappings = MappingCache(ttl=settings.mapping_ttl)
-        self.health = ProviderHealth(
-            cooldown=settings.provider_cooldown, failures=settings.provider_failures
+        self.mappings: MappingCache = (
+            shared.mappings if shared is not None else MappingCache(ttl=settings.mapping_ttl)
+        )
+        self.health: ProviderHealth = (
+            shared.health
+            if shared is not None
+            else ProviderHealth(settings.provider_cooldown, settings.provider_failures)
         )
 
     def token(self) -> str | None:

@@ -108,10 +108,6 @@ class ToolsMixin:
         """Calls `BaseChatModel.bind` (the class this mixin is combined with)."""
         return cast("BaseChatModel", self).bind(**kwargs)
 
-    def _tool_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Returns the per-call kwargs that go into the request body."""
-        return kwargs
-
     disabled_params: dict[str, Any] | None
 
     def _check_payload(self, payload: dict[str, Any]) -> None:

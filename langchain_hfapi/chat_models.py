@@ -268,10 +268,9 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     def async_client(self) -> AsyncHFClient:
         """The asynchronous client, created on first use; shares health and cache."""
         if self._aclient is None:
-            aclient = AsyncHFClient(self._settings(), self.http_async_client)
-            aclient.health = self.client.health
-            aclient.mappings = self.client.mappings
-            self._aclient = aclient
+            self._aclient = AsyncHFClient(
+                self._settings(), self.http_async_client, shared=self.client
+            )
         return self._aclient
 
     # --- requests ------------------------------------------------------------
@@ -301,7 +300,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         payload: dict[str, Any] = {
             "messages": to_openai_messages(messages),
             **self._default_params,
-            **self._tool_params(kwargs),
+            **kwargs,  # per-call options and bound tools, sent as they are
         }
         if stop:
             payload["stop"] = stop

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -50,7 +51,8 @@ class Report:
 
 
 def rss_mib() -> float:
-    """Returns this process's resident memory in MiB (Linux /proc)."""
+    """Returns this process's resident memory in MiB after a full collection."""
+    gc.collect()
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -136,6 +138,16 @@ def merge(reports: list[Report]) -> Report:
     return total
 
 
+def slope(values: list[float]) -> float:
+    """Returns the least-squares slope of `values` per step (0 for < 2 values)."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mean_x, mean_y = (n - 1) / 2, sum(values) / n
+    num = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values))
+    return num / sum((x - mean_x) ** 2 for x in range(n))
+
+
 def is_sound(report: Report) -> bool:
     """Checks the run's invariant: every stream exact or typed, nothing else."""
     accounted = report.completed + report.typed_errors == report.streams
@@ -145,10 +157,12 @@ def is_sound(report: Report) -> bool:
 async def main_async(args: argparse.Namespace, url: str) -> int:
     llm = make_llm(url)
     started = time.monotonic()
-    reports = [await run_round(llm, args.streams) for _ in range(args.warmup)]
-    rss_after_warmup = rss_mib()
-    reports += [await run_round(llm, args.streams) for _ in range(args.rounds)]
-    rss_end = rss_mib()
+    reports: list[Report] = []
+    series: list[float] = []  # RSS after each round
+    for _ in range(args.warmup + args.rounds):
+        reports.append(await run_round(llm, args.streams))
+        series.append(rss_mib())
+    rss_after_warmup, rss_end = series[args.warmup - 1], series[-1]
     elapsed = time.monotonic() - started
     stats = server_stats(url)
     total = merge(reports)
@@ -169,6 +183,8 @@ async def main_async(args: argparse.Namespace, url: str) -> int:
         f"rss MiB             start {args.rss_start:.1f}, after {args.warmup} warm-up rounds "
         f"{rss_after_warmup:.1f}, after {args.rounds} more {rss_end:.1f} (peak {peak:.1f})"
     )
+    print(f"rss MiB per round   {' '.join(f'{v:.0f}' for v in series)}")
+    print(f"rss trend           {slope(series[args.warmup - 1 :]):+.1f} MiB/round after warm-up")
     print(f"elapsed             {elapsed:.1f} s")
     return 0 if is_sound(total) else 1
 
@@ -176,11 +192,14 @@ async def main_async(args: argparse.Namespace, url: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", type=int, default=2000, help="concurrent streams per round")
-    parser.add_argument("--warmup", type=int, default=2, help="rounds before measuring memory")
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="rounds before measuring memory (>= 1)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds after the warm-up")
     parser.add_argument("--failure-rate", type=float, default=0.3)
     parser.add_argument("--failure-mode", choices=["status", "reset"], default="status")
     args = parser.parse_args()
+    args.warmup = max(args.warmup, 1)
     args.rss_start = rss_mib()
     port = free_port()
     proc = start_server(port, args.failure_rate, args.failure_mode)

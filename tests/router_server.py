@@ -7,49 +7,33 @@ concurrent keep-alive connections. Usage in tests::
         server.script("together", Step.error(429, headers={"Retry-After": "1"}))
         httpx.post(f"{server.url}/v1/chat/completions", json={...})
 
-By hand: ``python -m tests.router_server --port 8765 [--require-token hf_xxx]``.
+By hand: ``python -m tests.router_server --port 8765 [--require-token hf_xxx]``
+(options in `tests.router_cli`). This module owns the state, the connections and
+the routing; the data types are in `tests.router_script`, the payload builders in
+`tests.router_payloads` and the HTTP reading/writing in `tests.router_wire`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import random
 import threading
 import traceback
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
+from tests import router_payloads as rp
 from tests import router_script as rs
+from tests import router_wire as wire
 from tests.router_script import DEFAULT_MODELS, RecordedRequest, Reply, Step
 
 __all__ = ["DEFAULT_MODELS", "RecordedRequest", "RouterServer", "Step", "main"]
 
 _BAD_TOKEN = "Invalid username or password."
 _READ_LIMIT = 1 << 20
-
-
-class _BadRequestError(Exception):
-    """The client sent bytes that are not an HTTP/1.1 request we can parse."""
-
-
-async def _abort(writer: asyncio.StreamWriter) -> None:
-    """Let already written bytes reach the kernel, then abort the transport."""
-    for _ in range(2000):
-        if writer.transport.get_write_buffer_size() == 0:
-            break
-        await asyncio.sleep(0.001)
-    writer.transport.abort()
-
-
-async def _write(writer: asyncio.StreamWriter, data: bytes, chunked: bool) -> None:
-    if data:
-        writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data)
-        await writer.drain()
 
 
 class RouterServer:
@@ -286,7 +270,7 @@ class RouterServer:
             self._connections += 1
             conn = self._connections
         try:
-            while (request := await self._read_request(reader, conn)) is not None:
+            while (request := await wire.read_request(reader, conn)) is not None:
                 req, keep_alive = request
                 with self._lock:
                     self._requests.append(req)
@@ -294,10 +278,10 @@ class RouterServer:
                     reply = self._respond(req)
                 except Exception as exc:  # a bug in the fake: say so, don't hang
                     traceback.print_exc()
-                    reply = rs.json_reply(500, {"error": f"fake router bug: {exc!r}"})
-                if not await self._send(writer, reply, keep_alive):
+                    reply = rp.json_reply(500, {"error": f"fake router bug: {exc!r}"})
+                if not await wire.send_reply(writer, reply, keep_alive):
                     break
-        except _BadRequestError:
+        except wire.BadRequestError:
             writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n")
             writer.write(b"Connection: close\r\n\r\n")
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -305,96 +289,22 @@ class RouterServer:
         finally:
             writer.close()
 
-    @staticmethod
-    async def _read_request(
-        reader: asyncio.StreamReader, conn: int
-    ) -> tuple[RecordedRequest, bool] | None:
-        """Read one request; None on a clean EOF between requests."""
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial.strip():
-                raise _BadRequestError from exc
-            return None
-        except asyncio.LimitOverrunError as exc:
-            raise _BadRequestError from exc
-        try:
-            method, target, version, headers = rs.parse_head(head)
-            length = int(headers.get("content-length") or 0)
-        except ValueError as exc:
-            raise _BadRequestError from exc
-        if "transfer-encoding" in headers:
-            raise _BadRequestError  # requests are never chunked
-        body = await reader.readexactly(length) if length else b""
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:  # includes UnicodeDecodeError
-            parsed = None
-        token = headers.get("connection", "").lower()
-        keep_alive = "close" not in token and (version == "HTTP/1.1" or "keep-alive" in token)
-        split = urlsplit(target)
-        query = parse_qs(split.query, keep_blank_values=True)
-        record = RecordedRequest(method, split.path, query, headers, body, parsed, conn)
-        record.route = rs.route_of(split.path)
-        return record, keep_alive
-
-    async def _send(self, writer: asyncio.StreamWriter, reply: Reply, keep_alive: bool) -> bool:
-        """Write ``reply`` as shaped by its step; returns whether to keep going."""
-        step = reply.step
-        if step.first_byte_delay:
-            await asyncio.sleep(step.first_byte_delay)
-        if step.reset_before_headers:
-            await _abort(writer)
-            return False
-        chunked = reply.chunked
-        pieces = reply.pieces if chunked else [b"".join(reply.pieces)]
-        framing = "Transfer-Encoding" if chunked else "Content-Length"
-        base = {
-            "Content-Type": reply.content_type,
-            framing: "chunked" if chunked else str(len(pieces[0])),
-            "Connection": "keep-alive" if keep_alive else "close",
-        }
-        lines = [f"HTTP/1.1 {reply.status} {rs.reason_phrase(reply.status)}"]
-        lines += [f"{k}: {v}" for k, v in rs.merge_headers(base, reply.headers).items()]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        await writer.drain()
-        budget = step.reset_after_bytes
-        for index, piece in enumerate(pieces):
-            if index and step.event_delay:
-                await asyncio.sleep(step.event_delay)
-            size = 1 if step.trickle else max(len(piece), 1)
-            for start in range(0, len(piece), size):
-                part = piece[start : start + size]
-                if budget is not None and len(part) >= budget:
-                    await _write(writer, part[:budget], chunked)
-                    await _abort(writer)
-                    return False
-                budget = None if budget is None else budget - len(part)
-                await _write(writer, part, chunked)
-        if budget is not None:  # whole body sent, but never finish it cleanly
-            await _abort(writer)
-            return False
-        if chunked:
-            writer.write(b"0\r\n\r\n")
-            await writer.drain()
-        return keep_alive
-
     # ------------------------------------------------------------- routing
     def _respond(self, req: RecordedRequest) -> Reply:
         if req.route == "chat":
             return self._chat(req)
         if req.route == "other" and req.path == "/_stats":
-            return rs.json_reply(200, self.stats())
+            return rp.json_reply(200, self.stats())
         if req.route == "other":
-            return rs.json_reply(404, {"error": "Not Found"})
+            return rp.json_reply(404, {"error": "Not Found"})
         if req.method != "GET":
-            return rs.phrase_reply(405)
+            return rp.phrase_reply(405)
         if req.route == "hub":
             return self._hub(req)
-        return rs.json_reply(200, rs.catalogue(self.models, self.vision_models))
+        return rp.json_reply(200, rp.catalogue(self.models, self.vision_models))
 
     def _hub(self, req: RecordedRequest) -> Reply:
-        repo = unquote(req.path[len(rs.HUB_PREFIX) :]).strip("/")
+        repo = unquote(req.path[len(rp.HUB_PREFIX) :]).strip("/")
         entries = self.models.get(repo)
         with self._lock:
             self._hub_counts[repo] = self._hub_counts.get(repo, 0) + 1
@@ -403,9 +313,9 @@ class RouterServer:
 
         def default() -> Reply:
             shape = self.mapping_shape
-            return rs.hub_reply(repo, entries, req.query, shape=shape, url=self.url + req.path)
+            return rp.hub_reply(repo, entries, req.query, shape=shape, url=self.url + req.path)
 
-        return rs.step_reply(step, {}, default)
+        return rp.step_reply(step, {}, default)
 
     def _chat(self, req: RecordedRequest) -> Reply:
         with self._lock:
@@ -417,16 +327,16 @@ class RouterServer:
         token = self.require_token
         if token and req.headers.get("authorization") != f"Bearer {token}":
             headers["X-Error-Message"] = _BAD_TOKEN
-            return rs.json_reply(401, {"error": _BAD_TOKEN}, headers)
+            return rp.json_reply(401, {"error": _BAD_TOKEN}, headers)
         if req.method != "POST":
-            return rs.phrase_reply(405, headers)
+            return rp.phrase_reply(405, headers)
         if body is None or not isinstance(model, str) or not model:
             message = "Request body must be JSON with a 'model' string."
             error = {"message": message, "type": "invalid_request_error"}
-            return rs.json_reply(400, {"error": error}, headers)
+            return rp.json_reply(400, {"error": error}, headers)
         request: dict[str, Any] = body
-        router = req.path == rs.ROUTER_CHAT
-        resolved = rs.resolve_model(self.models, model) if router else ("custom", model)
+        router = req.path == rp.ROUTER_CHAT
+        resolved = rp.resolve_model(self.models, model) if router else ("custom", model)
         if isinstance(resolved, Reply):
             resolved.headers.update(headers)
             return resolved
@@ -443,7 +353,7 @@ class RouterServer:
             with self._lock:
                 self._injected += 1
             if failure[3] is None:
-                return rs.phrase_reply(failure[1], headers)
+                return rp.phrase_reply(failure[1], headers)
             step = failure[3]
         chosen = step or Step()
         text = chosen.answer
@@ -451,7 +361,7 @@ class RouterServer:
             text = self.answers.get(provider, f"Hello from {provider}.")
 
         def default() -> Reply:
-            return rs.chat_reply(
+            return rp.chat_reply(
                 request,
                 text,
                 number=number,
@@ -460,44 +370,14 @@ class RouterServer:
                 force_json=chosen.stream_json_for_stream,
             )
 
-        return rs.step_reply(chosen, headers, default)
+        return rp.step_reply(chosen, headers, default)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the fake router in the foreground until Ctrl-C."""
-    parser = argparse.ArgumentParser(description="Fake Hugging Face router + Hub.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--require-token", default=None)
-    parser.add_argument("--mapping-shape", choices=["dict", "list"], default="dict")
-    parser.add_argument(
-        "--fail",
-        action="append",
-        default=[],
-        metavar="PROVIDER:RATE[:STATUS|reset[:N]]",
-        help="fail that share of a provider's requests: an HTTP status, or a connection "
-        "reset after N bytes of the answer (default 600: a few tokens in)",
-    )
-    parser.add_argument("--answer", default=None, help="answer text ({provider} is replaced)")
-    args = parser.parse_args(argv)
-    server = RouterServer(require_token=args.require_token, mapping_shape=args.mapping_shape)
-    if args.answer:
-        providers = {p for entries in server.models.values() for p, *_ in entries}
-        server.answers = {p: args.answer.replace("{provider}", p) for p in providers | {"custom"}}
-    for spec in args.fail:
-        provider, rate, *how = spec.split(":")
-        mode = how[0] if how else "503"
-        cut = int(how[1]) if len(how) > 1 else 600
-        step = Step.reset_after(cut) if mode == "reset" else None
-        server.set_failure_rate(
-            provider, float(rate), status=int(mode) if step is None else 503, step=step
-        )
+    """Run the fake router in the foreground until Ctrl-C (see `tests.router_cli`)."""
+    from tests.router_cli import main as cli_main
 
-    def ready() -> None:
-        print(f"fake router listening on http://{args.host}:{server.port}", flush=True)
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve(args.host, args.port, on_ready=ready))
+    cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from langchain_hfapi.errors import (
 )
 from tests.conftest import TOKEN
 from tests.helpers import MODES, STREAMING, collect, run, total
-from tests.router_script import sse
+from tests.router_payloads import sse
 from tests.router_server import RouterServer, Step
 
 REPO = "meta-llama/Llama-3.3-70B-Instruct"

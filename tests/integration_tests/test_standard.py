@@ -14,12 +14,20 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_hfapi import ChatHuggingFaceAPI
 
 
-@pytest.mark.vcr
-class TestChatHuggingFaceAPIIntegration(ChatModelIntegrationTests):
+class _RecordedStandardTests(ChatModelIntegrationTests):
+    """What both model classes share: the class under test and VCR replay."""
+
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
         return ChatHuggingFaceAPI
 
+    @property
+    def enable_vcr_tests(self) -> bool:
+        return True
+
+
+@pytest.mark.vcr
+class TestChatHuggingFaceAPIIntegration(_RecordedStandardTests):
     @property
     def chat_model_params(self) -> dict:
         return {"model": "meta-llama/Llama-3.3-70B-Instruct", "temperature": 0}
@@ -49,20 +57,12 @@ class TestChatHuggingFaceAPIIntegration(ChatModelIntegrationTests):
         return True
 
     @property
-    def enable_vcr_tests(self) -> bool:
-        return True
-
-    @property
     def model_override_value(self) -> str:
         return "Qwen/Qwen2.5-72B-Instruct"
 
 
 @pytest.mark.vcr
-class TestChatHuggingFaceAPIVisionIntegration(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[BaseChatModel]:
-        return ChatHuggingFaceAPI
-
+class TestChatHuggingFaceAPIVisionIntegration(_RecordedStandardTests):
     @property
     def chat_model_params(self) -> dict:
         return {"model": "google/gemma-3-27b-it", "temperature": 0}
@@ -73,10 +73,6 @@ class TestChatHuggingFaceAPIVisionIntegration(ChatModelIntegrationTests):
 
     @property
     def supports_image_urls(self) -> bool:
-        return True
-
-    @property
-    def enable_vcr_tests(self) -> bool:
         return True
 
     @property

@@ -39,8 +39,8 @@ async def test_a_five_megabyte_answer_arrives_whole_and_once(
     assert message.content == BIG_ANSWER
 
 
-@pytest.mark.parametrize("mode", MODES)
-async def test_an_answer_trickled_one_byte_at_a_time_is_intact(
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])  # streams: test_stream_wire.py
+async def test_a_whole_answer_trickled_one_byte_at_a_time_is_intact(
     make_llm: MakeLLM, router: RouterServer, mode: str
 ) -> None:
     router.script("together", Step.text("héllo 日本語 🎉 done", trickle=True))

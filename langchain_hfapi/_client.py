@@ -21,7 +21,6 @@ from langchain_hfapi._client_core import (
     ClientCore,
     ClientSettings,
     attribution,
-    check_completion,
     check_response,
     decode_json,
     encode_body,
@@ -35,6 +34,7 @@ from langchain_hfapi._client_core import (
     transport_errors,
     with_context,
 )
+from langchain_hfapi._completions import check_completion
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._routing import Target, build_candidates

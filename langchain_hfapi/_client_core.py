@@ -35,7 +35,6 @@ __all__ = [
     "DEFAULT_ROUTER_URL",
     "ClientCore",
     "ClientSettings",
-    "check_completion",
     "has_content",
     "header_timeout",
     "is_event_stream",
@@ -320,24 +319,6 @@ def decode_json(response: httpx.Response, body: bytes) -> dict[str, Any]:
         msg = f"answer is not a JSON object: {excerpt(text, 120)}"
         raise MalformedResponseError(msg, status_code=response.status_code)
     return data
-
-
-def check_completion(answer: dict[str, Any]) -> dict[str, Any]:
-    """Checks that a whole answer has `choices[0].message` (else it is retried).
-
-    Raises:
-        MalformedResponseError: If it has not.
-    """
-    choices = answer.get("choices")
-    if not (
-        isinstance(choices, list)
-        and choices
-        and isinstance(choices[0], dict)
-        and isinstance(choices[0].get("message"), dict)
-    ):
-        msg = f"answer has no choices[0].message: {excerpt(json.dumps(answer), 120)}"
-        raise MalformedResponseError(msg, status_code=200)
-    return answer
 
 
 def is_event_stream(response: httpx.Response) -> bool:

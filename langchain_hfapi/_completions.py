@@ -29,6 +29,7 @@ __all__ = [
     "MODEL_PROVIDER",
     "StreamConverter",
     "aemit_chunk",
+    "check_completion",
     "completion_to_message",
     "emit_chunk",
     "to_usage",
@@ -95,6 +96,31 @@ def _reasoning(fields: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def check_completion(body: Any) -> dict[str, Any]:
+    """Checks that a whole answer has `choices[0].message`.
+
+    The client calls it before accepting an answer, so an answer without one is
+    retried and failed over like any other provider failure.
+
+    Args:
+        body: The decoded JSON answer.
+
+    Returns:
+        `body`, unchanged.
+
+    Raises:
+        MalformedResponseError: If there is no `choices[0].message` object.
+    """
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not choices or not isinstance(choices[0], dict):
+        msg = "answer has no choices: " + excerpt(json.dumps(body), 120)
+        raise MalformedResponseError(msg, status_code=200)
+    if not isinstance(choices[0].get("message"), dict):
+        msg = "answer choice has no message: " + excerpt(json.dumps(body), 120)
+        raise MalformedResponseError(msg, status_code=200)
+    return dict(body)
+
+
 def completion_to_message(body: Any, metadata: Mapping[str, Any]) -> AIMessage:
     """Converts a whole chat completion into an `AIMessage`.
 
@@ -109,15 +135,8 @@ def completion_to_message(body: Any, metadata: Mapping[str, Any]) -> AIMessage:
     Raises:
         MalformedResponseError: If the answer has no `choices[0].message`.
     """
-    choices = body.get("choices") if isinstance(body, dict) else None
-    if not choices or not isinstance(choices[0], dict):
-        msg = "answer has no choices: " + excerpt(json.dumps(body))
-        raise MalformedResponseError(msg)
-    choice = choices[0]
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        msg = "answer choice has no message: " + excerpt(json.dumps(body))
-        raise MalformedResponseError(msg)
+    choice = check_completion(body)["choices"][0]
+    message = choice["message"]
     response_metadata: dict[str, Any] = {"model_provider": MODEL_PROVIDER, **metadata}
     _add_final_metadata(response_metadata, body, choice.get("finish_reason"))
     if choice.get("logprobs") is not None:

@@ -16,25 +16,24 @@ from typing import Any, NamedTuple, TypeVar
 import httpx
 
 from langchain_hfapi._client_core import (
+    Answer,
     ClientCore,
     ClientSettings,
     attribution,
     check_response,
     decode_json,
     encode_body,
-    has_content,
     is_event_stream,
     new_async_http_client,
-    parse_event,
-    raise_not_event_stream,
     transport_errors,
+    whole_answer,
+    whole_answer_events,
     with_context,
 )
-from langchain_hfapi._completions import check_completion
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._routing import Target, build_candidates
-from langchain_hfapi._sse import SSEDecoder
+from langchain_hfapi._stream_events import EventReader, has_content
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
 __all__ = ["AsyncChatStream", "AsyncHFClient"]
@@ -98,7 +97,7 @@ class AsyncChatStream:
     def __init__(
         self,
         response: httpx.Response,
-        events: AsyncGenerator[dict[str, Any], None],
+        events: AsyncGenerator[dict[str, Any], None] | None,
         buffered: list[dict[str, Any]],
         metadata: dict[str, Any],
         cand: Candidate,
@@ -115,8 +114,9 @@ class AsyncChatStream:
                 yield event
             self._buffered = []
             try:
-                async for event in self._events:
-                    yield event
+                if self._events is not None:
+                    async for event in self._events:
+                        yield event
             except HuggingFaceAPIError as err:
                 raise with_context(err, self._cand, self._response.headers) from err
         finally:
@@ -124,7 +124,8 @@ class AsyncChatStream:
 
     async def aclose(self) -> None:
         """Closes the response and returns the connection to the pool."""
-        await self._events.aclose()
+        if self._events is not None:
+            await self._events.aclose()
         await self._response.aclose()
 
     async def __aenter__(self) -> AsyncChatStream:
@@ -200,7 +201,7 @@ class AsyncHFClient(ClientCore):
 
     async def complete(
         self, target: Target, payload: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[Answer, dict[str, Any]]:
         """Async twin of `HFClient.complete`."""
         plan = self.plan(await self.candidates(target))
         attempt = plan.first()
@@ -212,9 +213,7 @@ class AsyncHFClient(ClientCore):
             try:
                 response = await self._within_deadline(self._send(cand, payload, stream=False))
                 headers = response.headers
-                body = await self._read(response)
-                check_response(response, body)
-                answer = check_completion(decode_json(response, body))
+                answer = await self._read_answer(response)
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand, headers))
                 continue
@@ -265,6 +264,17 @@ class AsyncHFClient(ClientCore):
         with transport_errors(cand.url):
             return await http.send(request, stream=True)
 
+    async def _read_answer(self, response: httpx.Response) -> Answer:
+        """Async twin of `HFClient._read_answer`."""
+        if response.status_code < 300 and is_event_stream(response):
+            events = self._events(response)
+            try:
+                return [event async for event in events]
+            finally:
+                await events.aclose()
+                await response.aclose()
+        return whole_answer(response, await self._read(response))
+
     @staticmethod
     async def _read(response: httpx.Response) -> bytes:
         """Reads a whole body and returns the connection to the pool."""
@@ -280,9 +290,9 @@ class AsyncHFClient(ClientCore):
         events = self._events(response)
         try:
             if response.status_code >= 300 or not is_event_stream(response):
-                body = await self._read(response)
-                check_response(response, body)
-                raise_not_event_stream(response, body)
+                await events.aclose()
+                whole = whole_answer_events(response, await self._read(response))
+                return AsyncChatStream(response, None, whole, {}, cand)
             buffered: list[dict[str, Any]] = []
             async for event in events:
                 buffered.append(event)
@@ -300,20 +310,18 @@ class AsyncHFClient(ClientCore):
 
     @staticmethod
     async def _events(response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
-        """Decodes the response body into stream events until `[DONE]` or EOF."""
-        decoder = SSEDecoder()
+        """Async twin of `HFClient._events`."""
+        reader = EventReader()
         with transport_errors():
             async for chunk in response.aiter_bytes():
-                for data in decoder.feed(chunk):
-                    event = parse_event(data)
-                    if event is None:
-                        return
+                for event in reader.feed(chunk):
                     yield event
-        for data in decoder.finish():
-            event = parse_event(data)
-            if event is None:
-                return
-            yield event
+                if reader.stopped:
+                    break
+            else:
+                for event in reader.finish():
+                    yield event
+        reader.check()
 
     async def __aenter__(self) -> AsyncHFClient:
         return self

@@ -18,27 +18,26 @@ from typing import Any
 import httpx
 
 from langchain_hfapi._client_core import (
+    Answer,
     ClientCore,
     ClientSettings,
     attribution,
     check_response,
     decode_json,
     encode_body,
-    has_content,
     header_timeout,
     is_event_stream,
     new_http_client,
-    parse_event,
-    raise_not_event_stream,
     restore_body_timeout,
     transport_errors,
+    whole_answer,
+    whole_answer_events,
     with_context,
 )
-from langchain_hfapi._completions import check_completion
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._routing import Target, build_candidates
-from langchain_hfapi._sse import SSEDecoder
+from langchain_hfapi._stream_events import EventReader, has_content
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
 __all__ = ["ChatStream", "HFClient"]
@@ -90,7 +89,7 @@ class ChatStream:
     def __init__(
         self,
         response: httpx.Response,
-        events: Generator[dict[str, Any], None, None],
+        events: Generator[dict[str, Any], None, None] | None,
         buffered: list[dict[str, Any]],
         metadata: dict[str, Any],
         cand: Candidate,
@@ -106,7 +105,8 @@ class ChatStream:
             yield from self._buffered
             self._buffered = []
             try:
-                yield from self._events
+                if self._events is not None:
+                    yield from self._events
             except HuggingFaceAPIError as err:
                 raise with_context(err, self._cand, self._response.headers) from err
         finally:
@@ -114,7 +114,8 @@ class ChatStream:
 
     def close(self) -> None:
         """Closes the response and returns the connection to the pool."""
-        self._events.close()
+        if self._events is not None:
+            self._events.close()
         self._response.close()
 
     def __enter__(self) -> ChatStream:
@@ -209,9 +210,7 @@ class HFClient(ClientCore):
         check_response(response, response.content)
         return decode_json(response, response.content)
 
-    def complete(
-        self, target: Target, payload: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def complete(self, target: Target, payload: Mapping[str, Any]) -> tuple[Answer, dict[str, Any]]:
         """Sends a chat request and returns the whole answer.
 
         Args:
@@ -219,7 +218,8 @@ class HFClient(ClientCore):
             payload: The request without `model`.
 
         Returns:
-            (answer, attribution): the decoded completion and its metadata.
+            (answer, attribution): the decoded completion (or, from a server
+            that streamed anyway, its events) and its metadata.
 
         Raises:
             HuggingFaceAPIError: The typed error once failover gave up.
@@ -234,9 +234,7 @@ class HFClient(ClientCore):
             try:
                 response = self._send(cand, payload, stream=False)
                 headers = response.headers
-                body = self._read(response)
-                check_response(response, body)
-                answer = check_completion(decode_json(response, body))
+                answer = self._read_answer(response)
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand, headers))
                 continue
@@ -295,6 +293,15 @@ class HFClient(ClientCore):
         restore_body_timeout(response, self.settings)
         return response
 
+    def _read_answer(self, response: httpx.Response) -> Answer:
+        """Reads a whole answer; a server that streamed anyway gives its events."""
+        if response.status_code < 300 and is_event_stream(response):
+            try:
+                return list(self._events(response))
+            finally:
+                response.close()
+        return whole_answer(response, self._read(response))
+
     @staticmethod
     def _read(response: httpx.Response) -> bytes:
         """Reads a whole body and returns the connection to the pool."""
@@ -316,9 +323,8 @@ class HFClient(ClientCore):
         watchdog = None if deadline is None else _Watchdog(response, deadline)
         try:
             if response.status_code >= 300 or not is_event_stream(response):
-                body = self._read(response)
-                check_response(response, body)
-                raise_not_event_stream(response, body)
+                whole = whole_answer_events(response, self._read(response))
+                return ChatStream(response, None, whole, {}, cand)
             events = self._events(response)
             buffered: list[dict[str, Any]] = []
             for event in events:
@@ -342,20 +348,16 @@ class HFClient(ClientCore):
 
     @staticmethod
     def _events(response: httpx.Response) -> Generator[dict[str, Any], None, None]:
-        """Decodes the response body into stream events until `[DONE]` or EOF."""
-        decoder = SSEDecoder()
+        """Decodes the response body into stream events until `[DONE]` or its end."""
+        reader = EventReader()
         with transport_errors():
             for chunk in response.iter_bytes():
-                for data in decoder.feed(chunk):
-                    event = parse_event(data)
-                    if event is None:
-                        return
-                    yield event
-        for data in decoder.finish():
-            event = parse_event(data)
-            if event is None:
-                return
-            yield event
+                yield from reader.feed(chunk)
+                if reader.stopped:
+                    break
+            else:
+                yield from reader.finish()
+        reader.check()
 
     def __enter__(self) -> HFClient:
         return self

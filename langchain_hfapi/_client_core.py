@@ -17,10 +17,12 @@ import httpx
 from pydantic import SecretStr
 
 from langchain_hfapi._auth import MISSING_TOKEN_HELP
-from langchain_hfapi._error_bodies import error_from_event, error_from_response, excerpt
+from langchain_hfapi._completions import check_completion
+from langchain_hfapi._error_bodies import error_from_response, excerpt
 from langchain_hfapi._failover import Candidate, FailoverPlan
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES, ProviderHealth
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL, MappingCache
+from langchain_hfapi._stream_events import Answer, completion_events
 from langchain_hfapi._version import __version__
 from langchain_hfapi.errors import (
     APIConnectionError,
@@ -33,16 +35,17 @@ from langchain_hfapi.errors import (
 __all__ = [
     "DEFAULT_HUB_URL",
     "DEFAULT_ROUTER_URL",
+    "Answer",
     "ClientCore",
     "ClientSettings",
-    "has_content",
     "header_timeout",
     "is_event_stream",
     "new_async_http_client",
     "new_http_client",
-    "parse_event",
     "restore_body_timeout",
     "transport_errors",
+    "whole_answer",
+    "whole_answer_events",
 ]
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
@@ -115,58 +118,6 @@ def transport_errors(url: str = "") -> Iterator[None]:
         detail = excerpt(str(err) or type(err).__name__)
         where = f" to {url}" if url else ""
         raise APIConnectionError(f"connection{where} failed: {detail}") from err
-
-
-def parse_event(data: bytes) -> dict[str, Any] | None:
-    """Decodes one stream event with one JSON parse.
-
-    Args:
-        data: The event's data payload.
-
-    Returns:
-        The event object (empty for an empty keep-alive `data:`), or `None` for
-        the `[DONE]` terminator.
-
-    Raises:
-        MalformedResponseError: If the payload is not a JSON object.
-        HuggingFaceAPIError: The typed error of an `{"error": ...}` event.
-    """
-    if data.startswith(b"[DONE]"):
-        return None
-    if not data.strip():
-        return {}
-    try:
-        event = json.loads(data)
-    except ValueError:
-        event = None
-    if type(event) is not dict:
-        text = data.decode("utf-8", errors="replace")
-        msg = f"stream event is not a JSON object: {excerpt(text, 120)}"
-        raise MalformedResponseError(msg)
-    if event.get("error") is not None or "error_type" in event:
-        raise error_from_event(event)
-    return event
-
-
-def has_content(event: Mapping[str, Any]) -> bool:
-    """Checks whether an event carries something the user sees.
-
-    Args:
-        event: A decoded stream event.
-
-    Returns:
-        True for answer text, reasoning text or tool-call fragments.
-    """
-    choices = event.get("choices")
-    if not choices:
-        return False
-    delta = choices[0].get("delta") or {}
-    return bool(
-        delta.get("content")
-        or delta.get("tool_calls")
-        or delta.get("reasoning_content")
-        or delta.get("reasoning")
-    )
 
 
 class ClientCore:
@@ -340,6 +291,47 @@ def raise_not_event_stream(response: httpx.Response, body: bytes) -> None:
     text = body.decode("utf-8", errors="replace")
     msg = f"expected an event stream, got {kind or 'no content type'}: {excerpt(text, 120)}"
     raise MalformedResponseError(msg, status_code=response.status_code)
+
+
+def whole_answer(response: httpx.Response, body: bytes) -> dict[str, Any]:
+    """Checks a whole answer's status and shape and decodes it.
+
+    Args:
+        response: The response, headers read.
+        body: Its whole body.
+
+    Returns:
+        The chat completion.
+
+    Raises:
+        HuggingFaceAPIError: The typed error of an error status, or
+            `MalformedResponseError` for anything but a chat completion.
+    """
+    check_response(response, body)
+    return check_completion(decode_json(response, body))
+
+
+def whole_answer_events(response: httpx.Response, body: bytes) -> list[dict[str, Any]]:
+    """Reads the answer to a stream request that is not an event stream.
+
+    Some servers ignore `"stream": true` and send a whole JSON answer; it
+    becomes one event.
+
+    Args:
+        response: The response, headers read.
+        body: Its whole body.
+
+    Returns:
+        The whole answer as stream events.
+
+    Raises:
+        HuggingFaceAPIError: The typed error of an error status, or
+            `MalformedResponseError` for anything but a JSON chat completion.
+    """
+    check_response(response, body)
+    if "json" not in response.headers.get("content-type", ""):
+        raise_not_event_stream(response, body)
+    return completion_events(whole_answer(response, body))
 
 
 def attribution(cand: Candidate, headers: httpx.Headers, plan: FailoverPlan) -> dict[str, Any]:

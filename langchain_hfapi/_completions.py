@@ -1,9 +1,11 @@
-"""Converts chat-completion answers (whole or streamed) into LangChain messages.
+"""Converts whole chat-completion answers into LangChain messages.
 
-`completion_to_message` reads a whole answer; `StreamConverter` reads a stream
-event by event. Both put the same keys in `response_metadata`, so adding the
-chunks of a stream gives the metadata `invoke` gives. Strings are placed on
-exactly one chunk, because LangChain concatenates strings when adding chunks.
+`completion_to_message` reads a whole answer; `_stream_converter` reads a
+stream with the same field readers, so both put the same keys in
+`response_metadata` and read text, reasoning and usage the same way. Values
+with the wrong type in the fields that carry the answer raise
+`MalformedResponseError`; unreadable metadata (a usage count that is not a
+number) is left out rather than reported wrong.
 """
 
 from __future__ import annotations
@@ -12,33 +14,41 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
-from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.output_parsers.openai_tools import (
-    make_invalid_tool_call,
-    parse_tool_call,
-)
-from langchain_core.outputs import ChatGenerationChunk
 
 from langchain_hfapi._error_bodies import excerpt
+from langchain_hfapi._tool_call_wire import parse_tool_calls
 from langchain_hfapi.errors import MalformedResponseError
 
 __all__ = [
     "MODEL_PROVIDER",
-    "StreamConverter",
-    "aemit_chunk",
+    "add_final_metadata",
     "check_completion",
     "completion_to_message",
-    "emit_chunk",
+    "read_reasoning",
+    "read_text",
     "to_usage",
 ]
 
 MODEL_PROVIDER = "huggingface"  # response_metadata["model_provider"], ls_provider
 
 
-def to_usage(usage: Mapping[str, Any]) -> UsageMetadata:
+def _count(value: Any) -> int | None:
+    """Returns a token count, or `None` for anything but a non-negative integer."""
+    if type(value) is int and value >= 0:
+        return value
+    if type(value) is float and value.is_integer() and 0 <= value < 1e15:
+        return int(value)
+    return None
+
+
+def _details(usage: Mapping[str, Any], key: str, field: str) -> int | None:
+    details = usage.get(key)
+    return _count(details.get(field)) if type(details) is dict else None
+
+
+def to_usage(usage: Any) -> UsageMetadata | None:
     """Converts an OpenAI `usage` object into LangChain usage metadata.
 
     Args:
@@ -47,53 +57,85 @@ def to_usage(usage: Mapping[str, Any]) -> UsageMetadata:
             `completion_tokens_details.reasoning_tokens`.
 
     Returns:
-        `UsageMetadata` with token details where the provider reported them.
+        `UsageMetadata` with token details where the provider reported them;
+        `None` when `usage` is not an object with token counts.
+
+    Example:
+        >>> to_usage({"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5})
+        {'input_tokens': 3, 'output_tokens': 2, 'total_tokens': 5}
     """
-    inp = int(usage.get("prompt_tokens") or 0)
-    out = int(usage.get("completion_tokens") or 0)
-    result = UsageMetadata(
-        input_tokens=inp,
-        output_tokens=out,
-        total_tokens=int(usage.get("total_tokens") or inp + out),
-    )
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    if type(usage) is not dict:
+        return None
+    inp = _count(usage.get("prompt_tokens"))
+    out = _count(usage.get("completion_tokens"))
+    if inp is None and out is None:
+        return None
+    inp, out = inp or 0, out or 0
+    total = _count(usage.get("total_tokens"))
+    result = UsageMetadata(input_tokens=inp, output_tokens=out, total_tokens=total or inp + out)
+    cached = _details(usage, "prompt_tokens_details", "cached_tokens")
     if cached is not None:
-        result["input_token_details"] = InputTokenDetails(cache_read=int(cached))
-    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+        result["input_token_details"] = InputTokenDetails(cache_read=cached)
+    reasoning = _details(usage, "completion_tokens_details", "reasoning_tokens")
     if reasoning is not None:
-        result["output_token_details"] = OutputTokenDetails(reasoning=int(reasoning))
+        result["output_token_details"] = OutputTokenDetails(reasoning=reasoning)
     return result
 
 
-def _arguments(function: Mapping[str, Any]) -> str:
-    """Returns tool-call arguments as a JSON string (older TGI sends a dict)."""
-    args = function.get("arguments")
-    if args is None:
+def read_text(fields: Mapping[str, Any]) -> str:
+    """Returns the answer text of a message or delta.
+
+    Args:
+        fields: A `message` or `delta` object.
+
+    Returns:
+        `content` as text ("" when absent or null); a list of content parts
+        gives the concatenation of its text parts (thinking parts are
+        reasoning, see `read_reasoning`).
+
+    Raises:
+        MalformedResponseError: If `content` is neither text, null nor parts.
+    """
+    content = fields.get("content")
+    if type(content) is str:
+        return content
+    if content is None:
         return ""
-    if isinstance(args, str):
-        return args
-    return json.dumps(args, ensure_ascii=False)
+    if type(content) is list and all(type(part) is dict for part in content):
+        texts = [part.get("text") for part in content if part.get("type") == "text"]
+        if all(type(text) is str for text in texts):
+            return "".join(texts)
+    msg = f"message content is not text: {excerpt(repr(content), 120)}"
+    raise MalformedResponseError(msg)
 
 
-def _tool_calls(raw_calls: list[Any]) -> tuple[list[Any], list[Any]]:
-    """Parses OpenAI tool calls into (tool_calls, invalid_tool_calls)."""
-    calls: list[Any] = []
-    invalid: list[Any] = []
-    for raw in raw_calls:
-        function = dict(raw.get("function") or {})
-        args = _arguments(function)
-        function["arguments"] = "{}" if args.strip() in ("", "null") else args
-        fixed = {**raw, "function": function}
-        try:
-            calls.append(parse_tool_call(fixed, return_id=True))
-        except Exception as err:
-            invalid.append(make_invalid_tool_call(fixed, str(err)))
-    return calls, invalid
+def read_reasoning(fields: Mapping[str, Any]) -> str:
+    """Returns the reasoning text of a message or delta, or "".
 
-
-def _reasoning(fields: Mapping[str, Any]) -> str | None:
+    Reasoning comes as `reasoning_content` (DeepSeek, vLLM, SGLang), as
+    `reasoning` (Groq, OpenRouter, the router), or as `thinking` content parts
+    (Mistral's Magistral). Reasoning that is not text (some servers send
+    structured reasoning objects) is left out: it is not part of the answer.
+    """
     value = fields.get("reasoning_content") or fields.get("reasoning")
-    return value if isinstance(value, str) and value else None
+    if type(value) is str:
+        return value
+    content = fields.get("content")
+    return _thinking_text(content) if type(content) is list else ""
+
+
+def _thinking_text(parts: list[Any]) -> str:
+    """Joins the text of `{"type": "thinking", "thinking": [text parts]}` parts."""
+    texts: list[str] = []
+    for part in parts:
+        inner = (
+            part.get("thinking") if type(part) is dict and part.get("type") == "thinking" else None
+        )
+        if type(inner) is str:
+            texts.append(inner)
+        elif type(inner) is list:
+            texts.extend(p["text"] for p in inner if type(p) is dict and type(p.get("text")) is str)
+    return "".join(texts)
 
 
 def check_completion(body: Any) -> dict[str, Any]:
@@ -111,14 +153,21 @@ def check_completion(body: Any) -> dict[str, Any]:
     Raises:
         MalformedResponseError: If there is no `choices[0].message` object.
     """
-    choices = body.get("choices") if isinstance(body, dict) else None
-    if not choices or not isinstance(choices[0], dict):
-        msg = "answer has no choices: " + excerpt(json.dumps(body), 120)
+    choices = body.get("choices") if type(body) is dict else None
+    if not choices or type(choices) is not list or type(choices[0]) is not dict:
+        msg = "answer has no choices: " + excerpt(_dump(body), 120)
         raise MalformedResponseError(msg, status_code=200)
-    if not isinstance(choices[0].get("message"), dict):
-        msg = "answer choice has no message: " + excerpt(json.dumps(body), 120)
+    if type(choices[0].get("message")) is not dict:
+        msg = "answer choice has no message: " + excerpt(_dump(body), 120)
         raise MalformedResponseError(msg, status_code=200)
     return dict(body)
+
+
+def _dump(body: Any) -> str:
+    try:
+        return json.dumps(body, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return repr(body)
 
 
 def completion_to_message(body: Any, metadata: Mapping[str, Any]) -> AIMessage:
@@ -133,161 +182,41 @@ def completion_to_message(body: Any, metadata: Mapping[str, Any]) -> AIMessage:
         The message, with tool calls, reasoning, usage and metadata.
 
     Raises:
-        MalformedResponseError: If the answer has no `choices[0].message`.
+        MalformedResponseError: If the answer has no `choices[0].message`, or
+            its content, reasoning or tool calls have the wrong type.
     """
     choice = check_completion(body)["choices"][0]
     message = choice["message"]
     response_metadata: dict[str, Any] = {"model_provider": MODEL_PROVIDER, **metadata}
-    _add_final_metadata(response_metadata, body, choice.get("finish_reason"))
-    if choice.get("logprobs") is not None:
+    add_final_metadata(response_metadata, body, choice.get("finish_reason"))
+    if type(choice.get("logprobs")) is dict:
         response_metadata["logprobs"] = choice["logprobs"]
-    additional: dict[str, Any] = {}
-    reasoning = _reasoning(message)
-    if reasoning:
-        additional["reasoning_content"] = reasoning
-    calls, invalid = _tool_calls(message.get("tool_calls") or [])
-    usage = body.get("usage")
+    reasoning = read_reasoning(message)
+    calls, invalid = parse_tool_calls(message.get("tool_calls"))
     return AIMessage(
-        content=message.get("content") or "",
-        additional_kwargs=additional,
+        content=read_text(message),
+        additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
         tool_calls=calls,
         invalid_tool_calls=invalid,
-        usage_metadata=to_usage(usage) if usage else None,
+        usage_metadata=to_usage(body.get("usage")),
         response_metadata=response_metadata,
     )
 
 
-def _add_final_metadata(
+def add_final_metadata(
     metadata: dict[str, Any], body: Mapping[str, Any], finish_reason: Any
 ) -> None:
-    """Adds the keys that a stream reports once, on its last chunk."""
-    if body.get("id"):
-        metadata["id"] = body["id"]
-    if finish_reason:
-        metadata["finish_reason"] = finish_reason
-    if body.get("system_fingerprint"):
-        metadata["system_fingerprint"] = body["system_fingerprint"]
-
-
-class StreamConverter:
-    """Converts the events of one stream into `AIMessageChunk`s.
-
-    `start` gives the first chunk (attribution, like the seed's `ProviderInfo`),
-    `convert` one chunk per event with content, and `finish` the last chunk
-    (finish reason, id and usage, which appears exactly once whether the
-    provider sent it on the last chunk, on every chunk or in a separate one).
+    """Adds the keys that a stream reports once, on its last chunk.
 
     Args:
-        metadata: Attribution for the first chunk.
+        metadata: The `response_metadata` being built (changed in place).
+        body: The answer, or the first values a stream sent: `id` and
+            `system_fingerprint` are copied when they are non-empty text.
+        finish_reason: The finish reason as sent; kept when it is text.
     """
-
-    __slots__ = ("_body", "_finish_reason", "_metadata", "_usage")
-
-    def __init__(self, metadata: Mapping[str, Any]) -> None:
-        self._metadata = metadata
-        self._usage: Mapping[str, Any] | None = None
-        self._finish_reason: Any = None
-        self._body: dict[str, Any] = {}
-
-    def start(self) -> AIMessageChunk:
-        """Returns the first chunk: no content, the provider attribution."""
-        return AIMessageChunk(
-            content="",
-            response_metadata={"model_provider": MODEL_PROVIDER, **self._metadata},
-        )
-
-    def convert(self, event: Mapping[str, Any]) -> AIMessageChunk | None:
-        """Converts one decoded stream event.
-
-        Args:
-            event: A `chat.completion.chunk` object.
-
-        Returns:
-            A chunk when the event carries content, reasoning, tool-call
-            fragments or log probabilities; `None` otherwise.
-        """
-        usage = event.get("usage")
-        if usage:
-            self._usage = usage  # running totals: the last one wins
-        if "id" not in self._body and event.get("id"):
-            self._body["id"] = event["id"]
-        if event.get("system_fingerprint"):
-            self._body["system_fingerprint"] = event["system_fingerprint"]
-        choices = event.get("choices")
-        if not choices:
-            return None
-        choice = choices[0]
-        if choice.get("finish_reason"):
-            self._finish_reason = choice["finish_reason"]
-        delta = choice.get("delta") or {}
-        content = delta.get("content") or ""
-        reasoning = _reasoning(delta)
-        raw_calls = delta.get("tool_calls")
-        logprobs = choice.get("logprobs")
-        if not (content or reasoning or raw_calls or logprobs):
-            return None
-        metadata: dict[str, Any] = {"model_provider": MODEL_PROVIDER}
-        if logprobs:
-            metadata["logprobs"] = logprobs
-        return AIMessageChunk(
-            content=content,
-            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
-            tool_call_chunks=_tool_call_chunks(raw_calls) if raw_calls else [],
-            response_metadata=metadata,
-        )
-
-    def finish(self) -> AIMessageChunk:
-        """Returns the last chunk: finish reason, response id and usage."""
-        metadata: dict[str, Any] = {"model_provider": MODEL_PROVIDER}
-        _add_final_metadata(metadata, self._body, self._finish_reason)
-        return AIMessageChunk(
-            content="",
-            response_metadata=metadata,
-            usage_metadata=to_usage(self._usage) if self._usage else None,
-            chunk_position="last",
-        )
-
-    @property
-    def finish_reason(self) -> Any:
-        """The finish reason seen so far, if any."""
-        return self._finish_reason
-
-
-def _tool_call_chunks(raw_calls: list[Any]) -> list[Any]:
-    chunks = []
-    for position, raw in enumerate(raw_calls):
-        function = raw.get("function") or {}
-        args = function.get("arguments")
-        if args == "null":  # a tool without arguments; summed chunks must parse
-            args = "{}"
-        chunks.append(
-            tool_call_chunk(
-                name=function.get("name"),
-                args=args if isinstance(args, str) or args is None else json.dumps(args),
-                id=raw.get("id"),
-                index=raw.get("index", position),
-            )
-        )
-    return chunks
-
-
-def emit_chunk(
-    chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
-) -> ChatGenerationChunk:
-    """Wraps a chunk for LangChain and reports its token to the callbacks."""
-    generation = ChatGenerationChunk(message=chunk)
-    if run_manager is not None:
-        text = chunk.content if isinstance(chunk.content, str) else chunk.text
-        run_manager.on_llm_new_token(text, chunk=generation)
-    return generation
-
-
-async def aemit_chunk(
-    chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
-) -> ChatGenerationChunk:
-    """Async twin of `emit_chunk`."""
-    generation = ChatGenerationChunk(message=chunk)
-    if run_manager is not None:
-        text = chunk.content if isinstance(chunk.content, str) else chunk.text
-        await run_manager.on_llm_new_token(text, chunk=generation)
-    return generation
+    for key in ("id", "system_fingerprint"):
+        value = body.get(key)
+        if value and type(value) is str:
+            metadata[key] = value
+    if finish_reason and type(finish_reason) is str:
+        metadata["finish_reason"] = finish_reason

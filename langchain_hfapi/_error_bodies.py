@@ -29,8 +29,20 @@ from langchain_hfapi.errors import (
 __all__ = ["error_from_event", "error_from_response", "excerpt"]
 
 EXCERPT_CHARS = 300  # longest body excerpt kept in an error message
+CLASSIFY_CHARS = 4000  # the part of a message searched for its meaning (Hyperbolic's
+# "model not served" message names every model it serves before saying so)
 
-_NOT_SUPPORTED = re.compile(r"not supported by|model_not_supported|does not exist", re.I)
+# "This provider does not serve this model (for this request)": the next one may.
+# Each phrase is taken from a recorded body (tests/data, tests/corpus):
+# the router's "is not supported by any provider you have enabled", a route's
+# "Model not supported by provider together", Hyperbolic's "Only A && B
+# allowed now, your model C" (code 40301), hf-inference's "`stream` is not
+# supported for this model", and "does not exist".
+_NOT_SUPPORTED = re.compile(
+    r"not supported by|not supported for this model|allowed now, your model|does not exist",
+    re.I,
+)
+_NOT_SUPPORTED_CODES = frozenset({"model_not_supported", "model_not_found", "40301"})
 _TOO_LONG = re.compile(
     r"context length|context window|maximum context|too long|"
     r"tokens \+ `?max_new_tokens`? must be <=|must have less than|"
@@ -60,19 +72,24 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+def _code(value: Any) -> str | None:
+    """Returns an error code as text; codes are strings or integers."""
+    return str(value) if type(value) in (str, int) and value != "" else None
+
+
 def _message_from_json(data: Any) -> tuple[str | None, str | None]:
     """Returns (message, code) from any known JSON error shape."""
     if not isinstance(data, dict):
         return (data if isinstance(data, str) else None), None
     error = data.get("error")
     if isinstance(error, str):
-        return error, data.get("error_type")
+        return error, _code(data.get("error_type"))
+    if isinstance(error, list) and error and all(isinstance(e, str) for e in error):
+        return "; ".join(error), _code(data.get("error_type"))
     if isinstance(error, dict):
         message = error.get("message")
-        code = error.get("code") or error.get("type")
-        return (str(message) if message is not None else json.dumps(error)), (
-            str(code) if code is not None else None
-        )
+        code = _code(error.get("code")) or _code(error.get("type"))
+        return (str(message) if message is not None else json.dumps(error)), code
     detail = data.get("detail")
     if isinstance(detail, str):
         return detail, None
@@ -85,8 +102,8 @@ def _message_from_json(data: Any) -> tuple[str | None, str | None]:
         ]
         return "; ".join(parts), None
     message = data.get("message")
-    if isinstance(message, str):
-        return message, None
+    if isinstance(message, str):  # vLLM / Hyperbolic: {"object": "error", "message", "code"}
+        return message, _code(data.get("code"))
     return None, None
 
 
@@ -103,10 +120,10 @@ def _read_body(
     else:
         try:
             message, code = _message_from_json(json.loads(text))
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):  # not JSON, or an odd shape
             message = text or None
     raw = text if text.strip() not in ("", "{}", "[]", "null") else None
-    return excerpt(message or header_message or raw or "no error message"), code
+    return message or header_message or raw or "no error message", code
 
 
 def _class_for(status: int, message: str, code: str | None) -> type[HuggingFaceAPIError]:
@@ -122,7 +139,7 @@ def _class_for(status: int, message: str, code: str | None) -> type[HuggingFaceA
         return simple[status]
     if status >= 500 or status == 408:
         return ProviderError
-    if _NOT_SUPPORTED.search(message) or code == "model_not_supported":
+    if _NOT_SUPPORTED.search(message) or code in _NOT_SUPPORTED_CODES:
         return ModelNotSupportedError
     if _TOO_LONG.search(message):
         return InputTooLongError
@@ -153,9 +170,9 @@ def error_from_response(
     message, code = _read_body(
         body, headers.get("content-type", ""), headers.get("x-error-message")
     )
-    cls = _class_for(status, message, code)
+    cls = _class_for(status, message[:CLASSIFY_CHARS], code)
     return cls(
-        message,
+        excerpt(message),
         status_code=status,
         request_id=headers.get("x-request-id"),
         body=excerpt(body.decode("utf-8", errors="replace")),
@@ -171,16 +188,22 @@ def error_from_event(payload: Mapping[str, Any]) -> HuggingFaceAPIError:
             possibly with `error_type` (TGI) or `http_status_code`.
 
     Returns:
-        The matching error; a provider failure unless the event names a 4xx.
+        The matching error; a provider failure unless the event names a 4xx
+        (TGI's `http_status_code` or `error_type`, Groq's `status_code`).
     """
-    message, code = _message_from_json(dict(payload))
+    try:
+        message, code = _message_from_json(dict(payload))
+    except (TypeError, RecursionError):  # an odd shape: the event itself says it
+        message, code = None, None
     if message is None:
-        message = f"error event of type {payload.get('error_type')!r}"
+        message = f"error event: {excerpt(repr(payload), 200)}"
     error = payload.get("error")
-    status = error.get("http_status_code") if isinstance(error, dict) else None
-    if not isinstance(status, int):
+    status = None
+    if isinstance(error, dict):  # TGI's http_status_code, Groq's status_code
+        status = error.get("http_status_code") or error.get("status_code")
+    if type(status) is not int or not 400 <= status <= 599:
         status = _TGI_ERROR_TYPES.get(str(payload.get("error_type")), 500)
-    cls = _class_for(status, message, code)
+    cls = _class_for(status, message[:CLASSIFY_CHARS], code)
     return cls(
         f"error event in stream: {excerpt(message)}",
         status_code=status,

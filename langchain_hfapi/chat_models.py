@@ -37,21 +37,22 @@ from langchain_hfapi._client_core import (
     DEFAULT_ROUTER_URL,
     ClientSettings,
 )
-from langchain_hfapi._completions import (
-    MODEL_PROVIDER,
-    StreamConverter,
-    aemit_chunk,
-    completion_to_message,
-    emit_chunk,
-)
+from langchain_hfapi._completions import MODEL_PROVIDER
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
 from langchain_hfapi._profiles import model_profile
 from langchain_hfapi._routing import Target, resolve_target
+from langchain_hfapi._stream_converter import (
+    StreamConverter,
+    aemit_chunk,
+    answer_to_message,
+    emit_chunk,
+)
 from langchain_hfapi._tools import ToolsMixin
 from langchain_hfapi._validation import check_settings, collect_extra_kwargs
 from langchain_hfapi._version import __version__
+from langchain_hfapi.errors import HuggingFaceAPIError
 
 __all__ = ["ChatHuggingFaceAPI"]
 
@@ -322,8 +323,8 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
-        body, meta = self.client.complete(target, payload)
-        message = completion_to_message(body, {**meta, **extra})
+        answer, meta = self.client.complete(target, payload)
+        message = answer_to_message(answer, {**meta, **extra})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(
@@ -336,8 +337,8 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         if self.streaming:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
-        body, meta = await self.async_client.complete(target, payload)
-        message = completion_to_message(body, {**meta, **extra})
+        answer, meta = await self.async_client.complete(target, payload)
+        message = answer_to_message(answer, {**meta, **extra})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
@@ -351,10 +352,14 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         with self.client.open_stream(target, payload) as stream:
             converter = StreamConverter({**stream.metadata, **extra})
             yield emit_chunk(converter.start(), run_manager)
-            for event in stream:
-                chunk = converter.convert(event)
-                if chunk is not None:
-                    yield emit_chunk(chunk, run_manager)
+            try:
+                for event in stream:
+                    chunk = converter.convert(event)
+                    if chunk is not None:
+                        yield emit_chunk(chunk, run_manager)
+            except HuggingFaceAPIError as err:
+                converter.add_partial(err)
+                raise
             yield emit_chunk(converter.finish(), run_manager)
 
     async def _astream(
@@ -368,8 +373,12 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         async with await self.async_client.open_stream(target, payload) as stream:
             converter = StreamConverter({**stream.metadata, **extra})
             yield await aemit_chunk(converter.start(), run_manager)
-            async for event in stream:
-                chunk = converter.convert(event)
-                if chunk is not None:
-                    yield await aemit_chunk(chunk, run_manager)
+            try:
+                async for event in stream:
+                    chunk = converter.convert(event)
+                    if chunk is not None:
+                        yield await aemit_chunk(chunk, run_manager)
+            except HuggingFaceAPIError as err:
+                converter.add_partial(err)
+                raise
             yield await aemit_chunk(converter.finish(), run_manager)

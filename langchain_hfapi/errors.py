@@ -27,6 +27,8 @@ Each error carries `status_code`, `provider`, `model`, `request_id` and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from langchain_core.exceptions import (
     ContextOverflowError,
     ModelAPIError,
@@ -39,6 +41,9 @@ from langchain_core.exceptions import (
     ModelRateLimitError,
     ModelTimeoutError,
 )
+
+if TYPE_CHECKING:
+    from langchain_core.messages import AIMessage
 
 __all__ = [
     "APIConnectionError",
@@ -69,7 +74,13 @@ class HuggingFaceAPIError(ModelError):
         request_id: The router's `x-request-id`, for support requests.
         body: A short excerpt of the response body, when there was one.
         retry_after: Seconds the server asked to wait (`Retry-After`), if any.
+        partial_message: When a stream broke after its first token, the
+            answer delivered until then (text, reasoning, tool calls parsed
+            strictly: a call cut inside its arguments is invalid), so nothing
+            the user was sent is lost. `None` otherwise.
     """
+
+    partial_message: AIMessage | None = None
 
     def __init__(
         self,

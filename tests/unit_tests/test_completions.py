@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessageChunk
 
-from langchain_hfapi._completions import MODEL_PROVIDER, StreamConverter, completion_to_message
+from langchain_hfapi._completions import MODEL_PROVIDER, completion_to_message
 from langchain_hfapi._sse import iter_sse_data
+from langchain_hfapi._stream_converter import StreamConverter
 from langchain_hfapi.errors import MalformedResponseError
 from tests.helpers import total
 

@@ -240,10 +240,25 @@ async def test_non_json_event_is_malformed_and_fails_over(
 
 
 @pytest.mark.parametrize("mode", STREAMING)
-async def test_json_body_answered_to_stream_request_is_malformed_and_fails_over(
+async def test_json_body_answered_to_stream_request_is_read_as_one_event(
     make_llm: Any, router: RouterServer, mode: str
 ) -> None:
     router.script("together", Step(stream_json_for_stream=True))
+    chunks = await stream_all(make_llm(max_retries=0), mode)
+    msg = total(chunks)
+    assert msg.content == "Hello from together."
+    assert msg.response_metadata["provider"] == "together"
+    assert msg.response_metadata["attempts"] == []
+    assert msg.response_metadata["finish_reason"] == "stop"
+    assert [c.content for c in chunks] == ["", "Hello from together.", ""]
+
+
+@pytest.mark.parametrize("mode", STREAMING)
+async def test_html_body_answered_to_stream_request_is_malformed_and_fails_over(
+    make_llm: Any, router: RouterServer, mode: str
+) -> None:
+    page = b"<html><body>proxy says hi</body></html>"
+    router.script("together", Step(body=page, content_type="text/html"))
     chunks = await stream_all(make_llm(max_retries=0), mode)
     assert_failed_over(chunks, "MalformedResponseError", 200)
 

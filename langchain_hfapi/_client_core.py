@@ -20,7 +20,7 @@ from langchain_hfapi._auth import MISSING_TOKEN_HELP
 from langchain_hfapi._error_bodies import error_from_event, error_from_response, excerpt
 from langchain_hfapi._failover import Candidate, FailoverPlan
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES, ProviderHealth
-from langchain_hfapi._input_checks import check_body, check_connection
+from langchain_hfapi._input_checks import check_connection, encode_json
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL, MappingCache
 from langchain_hfapi._redact import scrub_exception
 from langchain_hfapi._version import __version__
@@ -103,23 +103,7 @@ class ClientSettings:
             ValueError: For a token, URL or header value that cannot be sent,
                 or a timeout, TTL or cooldown that is NaN or infinite.
         """
-        api_key = check_connection(
-            api_key=self.api_key,
-            urls={
-                "router_url": self.router_url,
-                "hub_url": self.hub_url,
-                "base_url": self.base_url,
-            },
-            bill_to=self.bill_to,
-            default_headers=self.default_headers,
-            seconds={
-                "timeout": self.timeout,
-                "first_token_timeout": self.first_token_timeout,
-                "mapping_ttl": self.mapping_ttl,
-                "provider_cooldown": self.provider_cooldown,
-            },
-        )
-        object.__setattr__(self, "api_key", api_key)
+        object.__setattr__(self, "api_key", check_connection(self))
 
 
 @contextlib.contextmanager
@@ -319,14 +303,7 @@ def encode_body(wire_model: str, payload: Mapping[str, Any]) -> bytes:
         ValueError: If the payload holds a NaN, an infinity or a lone surrogate
             (a local mistake: never sent, never retried).
     """
-    body = {"model": wire_model, **payload}
-    try:
-        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
-    except ValueError:
-        pass  # explained outside the handler, so nothing is chained
-    check_body(payload)
-    msg = "the request body cannot be encoded as JSON"
-    raise ValueError(msg)
+    return encode_json({"model": wire_model, **payload})
 
 
 def check_response(response: httpx.Response, body: bytes) -> None:

@@ -28,10 +28,13 @@ __all__ = [
     "check_finite",
     "check_header",
     "check_url",
+    "encode_json",
     "normalize_token",
 ]
 
 RESERVED_BODY_KEYS = ("model", "stream", "messages")
+_SECONDS = ("timeout", "first_token_timeout", "mapping_ttl", "provider_cooldown")
+_URLS = ("router_url", "hub_url", "base_url")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
@@ -129,23 +132,15 @@ def check_url(name: str, url: str | None) -> None:
         raise ValueError(msg)
 
 
-def check_connection(
-    *,
-    api_key: SecretStr | None,
-    urls: Mapping[str, str | None],
-    bill_to: str | None,
-    default_headers: Mapping[str, str] | None,
-    seconds: Mapping[str, Any],
-) -> SecretStr | None:
-    """Checks the connection settings of a model or client.
+def check_connection(settings: Any) -> SecretStr | None:
+    """Checks the connection settings of a chat model or of a client.
 
     Args:
-        api_key: The token, as configured.
-        urls: Setting name -> base URL (or `None`).
-        bill_to: The organization billed, sent as `X-HF-Bill-To`.
-        default_headers: Extra headers sent on every request.
-        seconds: Setting name -> a number of seconds, an `httpx.Timeout`
-            (anything with `as_dict()`), or `None`.
+        settings: A `ChatHuggingFaceAPI` or a `ClientSettings`: anything with
+            `api_key`, `router_url`, `hub_url`, `base_url`, `bill_to`,
+            `default_headers` and the seconds `timeout` (a number or an
+            `httpx.Timeout`), `first_token_timeout`, `mapping_ttl` and
+            `provider_cooldown`.
 
     Returns:
         The token without surrounding whitespace (`None` when empty).
@@ -154,20 +149,21 @@ def check_connection(
         ValueError: For a token, URL or header value that cannot be sent, or a
             number of seconds that is NaN or infinite.
     """
-    for name, value in seconds.items():
-        as_dict = getattr(value, "as_dict", None)
+    for name in _SECONDS:
+        value = getattr(settings, name)
+        as_dict = getattr(value, "as_dict", None)  # an httpx.Timeout
         check_finite(name, as_dict() if callable(as_dict) else value)
-    for name, url in urls.items():
-        check_url(name, url)
-    if bill_to is not None:
-        check_header("X-HF-Bill-To (bill_to)", bill_to)
-    for header, value in (default_headers or {}).items():
+    for name in _URLS:
+        check_url(name, getattr(settings, name))
+    if settings.bill_to is not None:
+        check_header("X-HF-Bill-To (bill_to)", settings.bill_to)
+    for header, value in (settings.default_headers or {}).items():
         check_header(f"{header!r} (default_headers)", value)
         if not isinstance(header, str) or not _HEADER_NAME.fullmatch(header):
             msg = f"default_headers has a header name that cannot be sent: {header!r}"
             raise ValueError(msg)
-    token = api_key.get_secret_value() if api_key is not None else None
-    token = normalize_token(token, "api_key")
+    key = settings.api_key
+    token = normalize_token(key.get_secret_value() if key is not None else None, "api_key")
     return SecretStr(token) if token is not None else None
 
 
@@ -247,28 +243,38 @@ def _unencodable(value: Any) -> str | None:
     return None
 
 
-def check_body(body: Mapping[str, Any]) -> None:
-    """Checks that a request body can be sent as JSON, before any request.
-
-    One encoding pass; only when it fails is the body searched for the place
-    to name.
+def encode_json(body: Mapping[str, Any]) -> bytes:
+    """Encodes a request body as UTF-8 JSON, refusing what JSON cannot carry.
 
     Args:
-        body: The request body without `model`.
+        body: The request body.
+
+    Returns:
+        UTF-8 JSON, non-ASCII characters kept as they are.
 
     Raises:
         ValueError: Naming the message (by index) or field that holds a lone
             surrogate, or the field that holds a NaN or infinity.
     """
     try:
-        json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
     except ValueError:  # UnicodeEncodeError is a ValueError too
         pass  # explained below, outside the handler: nothing is chained
-    else:
-        return
     _explain_body(body)
     msg = "the request body cannot be encoded as JSON (is an object inside itself?)"
     raise ValueError(msg)
+
+
+def check_body(body: Mapping[str, Any]) -> None:
+    """Checks that a request body can be sent as JSON, before any request.
+
+    Args:
+        body: The request body without `model`.
+
+    Raises:
+        ValueError: As `encode_json` does.
+    """
+    encode_json(body)
 
 
 def _explain_body(body: Mapping[str, Any]) -> None:

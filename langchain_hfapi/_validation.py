@@ -80,13 +80,7 @@ def check_settings(model: Any) -> None:
         check_finite(name, getattr(model, name))
     check_body_fields("model_kwargs", model.model_kwargs)
     check_body_fields("extra_body", model.extra_body)
-    check_connection(
-        api_key=model.api_key,
-        urls={"router_url": model.router_url, "hub_url": model.hub_url, "base_url": model.base_url},
-        bill_to=model.bill_to,
-        default_headers=model.default_headers,
-        seconds={},
-    )
+    check_connection(model)
     for name in _POSITIVE_COUNTS:
         value = getattr(model, name)
         if value is not None and value < 1:

@@ -16,7 +16,7 @@ from typing import Literal
 
 FOREIGN_TOKEN = "hf_ForeignUserToken0123456789abcdefgh"  # fake, shaped like a real one
 URL_PASSWORD = "hunter2hunter2"  # fake
-Reply = Literal["400", "500", "stream_error", "error_after_token"]
+Reply = Literal["400", "500", "stream_error", "error_after_token", "bad_status_line"]
 
 
 class HostileServer:
@@ -26,7 +26,9 @@ class HostileServer:
         reply: What every chat request gets: `"400"` (OpenAI-style JSON error),
             `"500"` (plain text), `"stream_error"` (a 200 event stream whose
             first event is an error), `"error_after_token"` (a token, then an
-            error event). Hub requests always get a 500 that echoes.
+            error event), `"bad_status_line"` (an HTTP status line quoting the
+            header, which the HTTP parser quotes in its exception). Hub
+            requests always get a 500 that echoes.
         requests: Number of requests received.
     """
 
@@ -53,6 +55,9 @@ class HostileServer:
                     self._send(400, "application/json", json.dumps(body).encode())
                 elif server.reply == "500":
                     self._send(500, "text/plain", f"upstream said: {echo}".encode())
+                elif server.reply == "bad_status_line":
+                    self.wfile.write(f"HTTP/1.1 2x0 {echo}\r\n\r\n".encode())
+                    self.close_connection = True
                 else:
                     token = {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}
                     events = [token] if server.reply == "error_after_token" else []

@@ -15,10 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from langchain_hfapi import ChatHuggingFaceAPI, HuggingFaceAPIError, get_mapping, get_models
-from langchain_hfapi.errors import InvalidRequestError, MalformedResponseError, ProviderError
+from langchain_hfapi.errors import (
+    APIConnectionError,
+    InvalidRequestError,
+    MalformedResponseError,
+    ProviderError,
+)
 from tests.conftest import TOKEN
 from tests.helpers import MODES, MakeLLM, collect, run
 from tests.router_server import RouterServer
@@ -76,7 +82,12 @@ def hostile_llm(
 @pytest.mark.parametrize("token", TOKENS, ids=["configured", "hf-shaped"])
 @pytest.mark.parametrize(
     ("reply", "error"),
-    [("400", InvalidRequestError), ("500", ProviderError), ("stream_error", HuggingFaceAPIError)],
+    [
+        ("400", InvalidRequestError),
+        ("500", ProviderError),
+        ("stream_error", HuggingFaceAPIError),
+        ("bad_status_line", APIConnectionError),
+    ],
 )
 @pytest.mark.parametrize("mode", MODES)
 async def test_echoed_authorization_is_absent_from_errors_and_their_chain(
@@ -106,6 +117,19 @@ async def test_echoed_token_after_the_first_token_is_masked(
     assert "Hi" in "".join(c.text for c in chunks)
     assert isinstance(err, ProviderError)
     assert_clean(reported_texts(err), TOKEN, FOREIGN_TOKEN, URL_PASSWORD)
+
+
+def test_header_refused_by_httpx_is_masked_in_the_error_and_its_cause(
+    router: RouterServer,
+) -> None:
+    with httpx.Client(headers={"X-Debug": f"Bearer {REAL_SHAPED}\n"}) as http:
+        llm = ChatHuggingFaceAPI(
+            api_key=TOKEN, router_url=router.url, provider="fastest", http_client=http
+        )
+        with pytest.raises(ValueError, match="could not be sent") as info:
+            llm.invoke("hi")
+    assert_clean(reported_texts(info.value), REAL_SHAPED, TOKEN)
+    assert router.requests == []
 
 
 def test_echo_from_the_hub_is_masked_in_the_error(hostile: HostileServer) -> None:

@@ -16,24 +16,27 @@ from typing import Literal
 
 FOREIGN_TOKEN = "hf_ForeignUserToken0123456789abcdefgh"  # fake, shaped like a real one
 URL_PASSWORD = "hunter2hunter2"  # fake
-Reply = Literal["400", "500", "stream_error", "error_after_token", "bad_status_line"]
+Reply = Literal["4xx", "500", "stream_error", "error_after_token", "bad_status_line"]
 
 
 class HostileServer:
     """Echoes `Authorization` back in error bodies, stream events and headers.
 
     Attributes:
-        reply: What every chat request gets: `"400"` (OpenAI-style JSON error),
+        reply: What every chat request gets: `"4xx"` (OpenAI-style JSON error
+            with the status `status`),
             `"500"` (plain text), `"stream_error"` (a 200 event stream whose
             first event is an error), `"error_after_token"` (a token, then an
             error event), `"bad_status_line"` (an HTTP status line quoting the
             header, which the HTTP parser quotes in its exception). Hub
             requests always get a 500 that echoes.
+        status: The status of the `"4xx"` reply (400 unless changed).
         requests: Number of requests received.
     """
 
     def __init__(self) -> None:
-        self.reply: Reply = "400"
+        self.reply: Reply = "4xx"
+        self.status = 400
         self.requests = 0
         self._lock = threading.Lock()
         server = self
@@ -50,9 +53,9 @@ class HostileServer:
                 server.count()
                 self.rfile.read(int(self.headers.get("content-length") or 0))
                 echo = self._echo()
-                if server.reply == "400":
+                if server.reply == "4xx":
                     body = {"error": {"message": f"bad request from {echo}", "type": "invalid"}}
-                    self._send(400, "application/json", json.dumps(body).encode())
+                    self._send(server.status, "application/json", json.dumps(body).encode())
                 elif server.reply == "500":
                     self._send(500, "text/plain", f"upstream said: {echo}".encode())
                 elif server.reply == "bad_status_line":

@@ -18,12 +18,23 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_hfapi import ChatHuggingFaceAPI, HuggingFaceAPIError, get_mapping, get_models
+from langchain_hfapi import (
+    ChatHuggingFaceAPI,
+    HuggingFaceAPIError,
+    errors,
+    get_mapping,
+    get_models,
+)
 from langchain_hfapi.errors import (
     APIConnectionError,
+    AuthenticationError,
     InvalidRequestError,
     MalformedResponseError,
+    ModelNotSupportedError,
+    PaymentRequiredError,
+    PermissionDeniedError,
     ProviderError,
+    RateLimitError,
 )
 from tests.conftest import TOKEN
 from tests.helpers import MODES, MakeLLM, collect, run
@@ -83,7 +94,7 @@ def hostile_llm(
 @pytest.mark.parametrize(
     ("reply", "error"),
     [
-        ("400", InvalidRequestError),
+        ("4xx", InvalidRequestError),
         ("500", ProviderError),
         ("stream_error", HuggingFaceAPIError),
         ("bad_status_line", APIConnectionError),
@@ -117,6 +128,40 @@ async def test_echoed_token_after_the_first_token_is_masked(
     assert "Hi" in "".join(c.text for c in chunks)
     assert isinstance(err, ProviderError)
     assert_clean(reported_texts(err), TOKEN, FOREIGN_TOKEN, URL_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (401, AuthenticationError),
+        (402, PaymentRequiredError),
+        (403, PermissionDeniedError),
+        (404, ModelNotSupportedError),
+        (413, InvalidRequestError),
+        (429, RateLimitError),
+    ],
+)
+def test_every_http_error_class_masks_the_echoed_token(
+    hostile: HostileServer, status: int, error: type[HuggingFaceAPIError]
+) -> None:
+    hostile.status = status
+    with pytest.raises(error) as info:
+        hostile_llm(hostile, TOKEN).invoke("hi")
+    assert info.value.status_code == status
+    assert_clean(reported_texts(info.value), TOKEN, FOREIGN_TOKEN, URL_PASSWORD)
+
+
+@pytest.mark.parametrize("name", errors.__all__)
+def test_every_error_class_masks_secrets_given_to_it(name: str) -> None:
+    text = f"Authorization: Bearer {TOKEN}; {REAL_SHAPED}; https://u:{URL_PASSWORD}@h/"
+    cls = getattr(errors, name)
+    inner = errors.ProviderError(text, body=text, request_id=text, provider="p")
+    if cls is errors.AllProvidersFailedError:
+        err = cls([inner, errors.RateLimitError(text, provider="q")], model="m")
+    else:
+        err = cls(text, body=text, request_id=text).with_context(request_id=text)
+    assert "***" in str(err)
+    assert_clean(reported_texts(err), TOKEN, REAL_SHAPED, URL_PASSWORD)
 
 
 def test_header_refused_by_httpx_is_masked_in_the_error_and_its_cause(

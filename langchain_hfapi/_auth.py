@@ -54,7 +54,7 @@ def find_token(env: Mapping[str, str] | None = None) -> str | None:
             (the message names where it was found, never the token).
 
     Example:
-        >>> find_token({"HF_TOKEN": " hf_abc\\n"})
+        >>> find_token({"HF_TOKEN": " hf_abc\n"})
         'hf_abc'
     """
     env = os.environ if env is None else env

@@ -110,11 +110,11 @@ class ClientSettings:
 def transport_errors(url: str = "") -> Iterator[None]:
     """Turns httpx transport exceptions into package errors (one boundary).
 
-    Args:
-        url: The URL being requested, named in the message.
-
     The httpx exception, kept as `__cause__`, is redacted first (its text may
     quote a header or URL).
+
+    Args:
+        url: The URL being requested, named in the message.
 
     Raises:
         APITimeoutError: For any httpx timeout.

@@ -66,7 +66,7 @@ def redact(text: str) -> str:
         info, or `Authorization` / `Bearer` values.
 
     Example:
-        >>> redact("GET https://me:pw@host/x with Bearer abc.def")
+        >>> redact("GET https://me:pw@host/x with Bearer abc.def.ghi")
         'GET https://***@host/x with Bearer ***'
     """
     for secret in _secrets:

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from langchain_hfapi._input_checks import normalize_token
+
 __all__ = ["MISSING_TOKEN_HELP", "find_token", "token_path"]
 
 MISSING_TOKEN_HELP = (
@@ -47,17 +49,22 @@ def find_token(env: Mapping[str, str] | None = None) -> str | None:
     Returns:
         The token, or `None` when there is none.
 
+    Raises:
+        ValueError: If the token found holds a control or non-ASCII character
+            (the message names where it was found, never the token).
+
     Example:
-        >>> find_token({"HF_TOKEN": " hf_abc\\n"})
+        >>> find_token({"HF_TOKEN": " hf_abc\n"})
         'hf_abc'
     """
     env = os.environ if env is None else env
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        value = env.get(name, "").strip()
+        value = normalize_token(env.get(name, ""), name)
         if value:
             return value
+    path = token_path(env)
     try:
-        value = token_path(env).read_text(encoding="utf-8").strip()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    return value or None
+    return normalize_token(text, f"the token file {path}")

@@ -21,7 +21,9 @@ from langchain_hfapi._completions import check_completion
 from langchain_hfapi._error_bodies import error_from_response, excerpt
 from langchain_hfapi._failover import Candidate, FailoverPlan
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES, ProviderHealth
+from langchain_hfapi._input_checks import check_connection, encode_json
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL, MappingCache
+from langchain_hfapi._redact import scrub_exception
 from langchain_hfapi._stream_events import Answer, completion_events
 from langchain_hfapi._version import __version__
 from langchain_hfapi.errors import (
@@ -97,24 +99,44 @@ class ClientSettings:
     provider_failures: int = DEFAULT_FAILURES
     token_required: bool = True
 
+    def __post_init__(self) -> None:
+        """Strips the token and refuses settings that cannot be sent.
+
+        Raises:
+            ValueError: For a token, URL or header value that cannot be sent,
+                or a timeout, TTL or cooldown that is NaN or infinite.
+        """
+        object.__setattr__(self, "api_key", check_connection(self))
+
 
 @contextlib.contextmanager
 def transport_errors(url: str = "") -> Iterator[None]:
     """Turns httpx transport exceptions into package errors (one boundary).
+
+    The httpx exception, kept as `__cause__`, is redacted first (its text may
+    quote a header or URL).
 
     Args:
         url: The URL being requested, named in the message.
 
     Raises:
         APITimeoutError: For any httpx timeout.
+        ValueError: When httpx refused to send the request (a local mistake,
+            never retried).
         APIConnectionError: For any other transport or protocol failure.
     """
     try:
         yield
     except httpx.TimeoutException as err:
+        scrub_exception(err)
         where = f" to {url}" if url else ""
         raise APITimeoutError(f"request{where} timed out ({type(err).__name__})") from err
+    except httpx.LocalProtocolError as err:
+        scrub_exception(err)
+        msg = f"the request could not be sent ({excerpt(str(err))}); check headers and URLs"
+        raise ValueError(msg) from err
     except (httpx.TransportError, httpx.StreamError) as err:
+        scrub_exception(err)
         detail = excerpt(str(err) or type(err).__name__)
         where = f" to {url}" if url else ""
         raise APIConnectionError(f"connection{where} failed: {detail}") from err
@@ -227,8 +249,12 @@ def encode_body(wire_model: str, payload: Mapping[str, Any]) -> bytes:
 
     Returns:
         UTF-8 JSON, non-ASCII characters kept as they are.
+
+    Raises:
+        ValueError: If the payload holds a NaN, an infinity or a lone surrogate
+            (a local mistake: never sent, never retried).
     """
-    return json.dumps({"model": wire_model, **payload}, ensure_ascii=False).encode()
+    return encode_json({"model": wire_model, **payload})
 
 
 def check_response(response: httpx.Response, body: bytes) -> None:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection
 from typing import Any
+
+from pydantic import SecretStr
+
+from langchain_hfapi._input_checks import (
+    check_body_fields,
+    check_connection,
+    check_finite,
+    normalize_token,
+)
+from langchain_hfapi._redact import warn
 
 __all__ = ["check_settings", "collect_extra_kwargs"]
 
 _POSITIVE_SECONDS = ("timeout", "first_token_timeout", "mapping_ttl", "provider_cooldown")
 _POSITIVE_COUNTS = ("max_tokens", "max_input_chars", "provider_failures")
+_FINITE_NUMBERS = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "logit_bias")
 
 
 def collect_extra_kwargs(values: Any, known: Collection[str]) -> Any:
     """Moves unknown constructor kwargs into `model_kwargs`, with a warning each.
+
+    The token is wrapped in `SecretStr` in place first, so that no validation
+    error can show it, then stripped and checked (`normalize_token`).
 
     Args:
         values: The raw constructor input.
@@ -21,12 +34,21 @@ def collect_extra_kwargs(values: Any, known: Collection[str]) -> Any:
 
     Returns:
         The input with the unknown keys moved into `model_kwargs`.
+
+    Raises:
+        ValueError: If the token holds a control or non-ASCII character.
     """
     if not isinstance(values, dict):
         return values
+    key = values.get("api_key")
+    if isinstance(key, (str, SecretStr)):
+        raw = key if isinstance(key, str) else key.get_secret_value()
+        values["api_key"] = SecretStr("")  # the raw value is never part of an error
+        token = normalize_token(raw, "api_key")
+        values["api_key"] = SecretStr(token) if token is not None else None
     extra = {k: values.pop(k) for k in list(values) if k not in known}
     for name in extra:
-        warnings.warn(
+        warn(
             f"{name!r} is not a ChatHuggingFaceAPI field; it is sent in the request body "
             "through model_kwargs",
             stacklevel=5,
@@ -37,20 +59,28 @@ def collect_extra_kwargs(values: Any, known: Collection[str]) -> Any:
 
 
 def check_settings(model: Any) -> None:
-    """Checks the numeric settings of a chat model.
+    """Checks the settings of a chat model before any request.
 
     Args:
         model: A `ChatHuggingFaceAPI`.
 
     Raises:
-        ValueError: If a timeout, TTL or cooldown is not positive, a count is
-            below 1, or `max_retries` is negative.
+        ValueError: If a timeout, TTL or cooldown is not a positive finite
+            number, a count is below 1, `max_retries` is negative, a sampling
+            number is NaN or infinite, `model_kwargs` or `extra_body` sets
+            `model`, `stream` or `messages`, or a URL, header value or token
+            cannot be sent (see `check_connection`).
     """
     for name in _POSITIVE_SECONDS:
         value = getattr(model, name)
-        if value is not None and value <= 0:
-            msg = f"{name} must be a positive number of seconds, got {value!r}"
+        if value is not None and not 0 < value < float("inf"):
+            msg = f"{name} must be a positive finite number of seconds, got {value!r}"
             raise ValueError(msg)
+    for name in _FINITE_NUMBERS:
+        check_finite(name, getattr(model, name))
+    check_body_fields("model_kwargs", model.model_kwargs)
+    check_body_fields("extra_body", model.extra_body)
+    check_connection(model)
     for name in _POSITIVE_COUNTS:
         value = getattr(model, name)
         if value is not None and value < 1:

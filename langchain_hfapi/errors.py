@@ -23,6 +23,8 @@ code that catches LangChain's provider-neutral errors keeps working. The tree
 
 Each error carries `status_code`, `provider`, `model`, `request_id` and
 `retry_after` (any of them may be `None`) and names the first four in its message.
+Message, body, `args` and `str()` never hold a token, URL user info or an
+`Authorization` value: they are replaced with `***` when the error is built.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from langchain_core.exceptions import (
     ModelRateLimitError,
     ModelTimeoutError,
 )
+
+from langchain_hfapi._redact import redact
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
@@ -93,13 +97,14 @@ class HuggingFaceAPIError(ModelError):
         body: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.provider = provider
         self.model = model
-        self.request_id = request_id
-        self.body = body
+        self.request_id = redact(request_id) if request_id is not None else None
+        self.body = redact(body) if body is not None else None
         self.retry_after = retry_after
 
     def with_context(
@@ -121,7 +126,7 @@ class HuggingFaceAPIError(ModelError):
         """
         self.provider = self.provider or provider
         self.model = self.model or model
-        self.request_id = self.request_id or request_id
+        self.request_id = self.request_id or (redact(request_id) if request_id else request_id)
         return self
 
     def __str__(self) -> str:
@@ -135,7 +140,8 @@ class HuggingFaceAPIError(ModelError):
             )
             if value is not None
         ]
-        return f"{self.message} ({', '.join(where)})" if where else self.message
+        text = f"{self.message} ({', '.join(where)})" if where else self.message
+        return redact(text)
 
 
 class MissingAuthError(HuggingFaceAPIError, ModelAuthenticationError):

@@ -19,10 +19,10 @@ from langchain_hfapi._client_core import (
     Answer,
     ClientCore,
     ClientSettings,
+    RequestBody,
     attribution,
     check_response,
     decode_json,
-    encode_body,
     is_event_stream,
     new_async_http_client,
     transport_errors,
@@ -203,6 +203,7 @@ class AsyncHFClient(ClientCore):
         self, target: Target, payload: Mapping[str, Any]
     ) -> tuple[Answer, dict[str, Any]]:
         """Async twin of `HFClient.complete`."""
+        body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
         plan = self.plan(await self.candidates(target))
         attempt = plan.first()
         while True:
@@ -211,7 +212,7 @@ class AsyncHFClient(ClientCore):
                 await asyncio.sleep(attempt.delay)
             headers: httpx.Headers | None = None
             try:
-                response = await self._within_deadline(self._send(cand, payload, stream=False))
+                response = await self._within_deadline(self._send(cand, body, stream=False))
                 headers = response.headers
                 answer = await self._read_answer(response)
             except HuggingFaceAPIError as err:
@@ -222,6 +223,7 @@ class AsyncHFClient(ClientCore):
 
     async def open_stream(self, target: Target, payload: Mapping[str, Any]) -> AsyncChatStream:
         """Async twin of `HFClient.open_stream`."""
+        body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
         plan = self.plan(await self.candidates(target))
         attempt = plan.first()
         while True:
@@ -229,7 +231,7 @@ class AsyncHFClient(ClientCore):
             if attempt.delay:
                 await asyncio.sleep(attempt.delay)
             try:
-                stream = await self._within_deadline(self._prime(cand, payload))
+                stream = await self._within_deadline(self._prime(cand, body))
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand))
                 continue
@@ -250,15 +252,13 @@ class AsyncHFClient(ClientCore):
         except asyncio.TimeoutError:
             raise APITimeoutError(f"no first token within {limit} s") from None
 
-    async def _send(
-        self, cand: Candidate, payload: Mapping[str, Any], *, stream: bool
-    ) -> httpx.Response:
+    async def _send(self, cand: Candidate, body: RequestBody, *, stream: bool) -> httpx.Response:
         """Sends one request; returns once the headers arrived (body unread)."""
         http = await self._http()
         request = http.build_request(
             "POST",
             cand.url,
-            content=encode_body(cand.wire_model, payload),
+            content=body.for_model(cand.wire_model),
             headers=self.headers(stream=stream),
         )
         with transport_errors(cand.url):
@@ -284,9 +284,9 @@ class AsyncHFClient(ClientCore):
         finally:
             await response.aclose()
 
-    async def _prime(self, cand: Candidate, payload: Mapping[str, Any]) -> AsyncChatStream:
+    async def _prime(self, cand: Candidate, body: RequestBody) -> AsyncChatStream:
         """Sends the request and reads events until the first token."""
-        response = await self._send(cand, payload, stream=True)
+        response = await self._send(cand, body, stream=True)
         events = self._events(response)
         try:
             if response.status_code >= 300 or not is_event_stream(response):

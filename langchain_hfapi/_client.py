@@ -21,10 +21,10 @@ from langchain_hfapi._client_core import (
     Answer,
     ClientCore,
     ClientSettings,
+    RequestBody,
     attribution,
     check_response,
     decode_json,
-    encode_body,
     header_timeout,
     is_event_stream,
     new_http_client,
@@ -224,6 +224,7 @@ class HFClient(ClientCore):
         Raises:
             HuggingFaceAPIError: The typed error once failover gave up.
         """
+        body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
         plan = self.plan(self.candidates(target))
         attempt = plan.first()
         while True:
@@ -232,7 +233,7 @@ class HFClient(ClientCore):
                 time.sleep(attempt.delay)
             headers: httpx.Headers | None = None
             try:
-                response = self._send(cand, payload, stream=False)
+                response = self._send(cand, body, stream=False)
                 headers = response.headers
                 answer = self._read_answer(response)
             except HuggingFaceAPIError as err:
@@ -257,6 +258,7 @@ class HFClient(ClientCore):
         Raises:
             HuggingFaceAPIError: The typed error once failover gave up.
         """
+        body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
         plan = self.plan(self.candidates(target))
         attempt = plan.first()
         while True:
@@ -264,7 +266,7 @@ class HFClient(ClientCore):
             if attempt.delay:
                 time.sleep(attempt.delay)
             try:
-                stream = self._prime(cand, payload)
+                stream = self._prime(cand, body)
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand))
                 continue
@@ -272,12 +274,12 @@ class HFClient(ClientCore):
             stream.metadata.update(attribution(cand, stream._response.headers, plan))
             return stream
 
-    def _send(self, cand: Candidate, payload: Mapping[str, Any], *, stream: bool) -> httpx.Response:
+    def _send(self, cand: Candidate, body: RequestBody, *, stream: bool) -> httpx.Response:
         """Sends one request; returns once the headers arrived (body unread)."""
         request = self.http.build_request(
             "POST",
             cand.url,
-            content=encode_body(cand.wire_model, payload),
+            content=body.for_model(cand.wire_model),
             headers=self.headers(stream=stream),
             timeout=header_timeout(self.settings),
         )
@@ -311,7 +313,7 @@ class HFClient(ClientCore):
         finally:
             response.close()
 
-    def _prime(self, cand: Candidate, payload: Mapping[str, Any]) -> ChatStream:
+    def _prime(self, cand: Candidate, body: RequestBody) -> ChatStream:
         """Sends the request and reads events until the first token.
 
         With `first_token_timeout`, a watchdog shuts the socket down when the
@@ -319,7 +321,7 @@ class HFClient(ClientCore):
         """
         limit = self.settings.first_token_timeout
         deadline = None if limit is None else time.monotonic() + limit
-        response = self._send(cand, payload, stream=True)
+        response = self._send(cand, body, stream=True)
         watchdog = None if deadline is None else _Watchdog(response, deadline)
         try:
             if response.status_code >= 300 or not is_event_stream(response):

@@ -40,6 +40,7 @@ __all__ = [
     "Answer",
     "ClientCore",
     "ClientSettings",
+    "RequestBody",
     "header_timeout",
     "is_event_stream",
     "new_async_http_client",
@@ -240,21 +241,40 @@ def new_async_http_client(settings: ClientSettings) -> httpx.AsyncClient:
     )
 
 
-def encode_body(wire_model: str, payload: Mapping[str, Any]) -> bytes:
-    """Serializes the request with `model` as the first key (router routing).
+class RequestBody:
+    """A chat request encoded once per call, before any request is sent.
+
+    Each attempt puts its own `model` first (the router routes on it) in front
+    of the same encoded rest.
 
     Args:
-        wire_model: "repo:provider", "repo:policy" or a `base_url` model name.
-        payload: The rest of the request.
-
-    Returns:
-        UTF-8 JSON, non-ASCII characters kept as they are.
+        payload: The request without `model`.
 
     Raises:
         ValueError: If the payload holds a NaN, an infinity or a lone surrogate
             (a local mistake: never sent, never retried).
+
+    Example:
+        >>> RequestBody({"stream": False}).for_model("m:together")
+        b'{"model": "m:together", "stream": false}'
     """
-    return encode_json({"model": wire_model, **payload})
+
+    __slots__ = ("_rest",)
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        encoded = encode_json(payload)
+        self._rest = b", " + encoded[1:] if len(encoded) > 2 else b"}"
+
+    def for_model(self, wire_model: str) -> bytes:
+        """Returns the body with `"model": wire_model` as its first key.
+
+        Args:
+            wire_model: "repo:provider", "repo:policy" or a `base_url` model name.
+
+        Returns:
+            UTF-8 JSON, non-ASCII characters kept as they are.
+        """
+        return b'{"model": ' + json.dumps(wire_model, ensure_ascii=False).encode() + self._rest
 
 
 def check_response(response: httpx.Response, body: bytes) -> None:

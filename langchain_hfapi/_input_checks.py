@@ -22,7 +22,6 @@ from langchain_hfapi._redact import remember_secret
 
 __all__ = [
     "RESERVED_BODY_KEYS",
-    "check_body",
     "check_body_fields",
     "check_connection",
     "check_finite",
@@ -263,18 +262,6 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
     _explain_body(body)
     msg = "the request body cannot be encoded as JSON (is an object inside itself?)"
     raise ValueError(msg)
-
-
-def check_body(body: Mapping[str, Any]) -> None:
-    """Checks that a request body can be sent as JSON, before any request.
-
-    Args:
-        body: The request body without `model`.
-
-    Raises:
-        ValueError: As `encode_json` does.
-    """
-    encode_json(body)
 
 
 def _explain_body(body: Mapping[str, Any]) -> None:

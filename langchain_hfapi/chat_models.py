@@ -39,7 +39,6 @@ from langchain_hfapi._client_core import (
 )
 from langchain_hfapi._completions import MODEL_PROVIDER
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
-from langchain_hfapi._input_checks import check_body
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
 from langchain_hfapi._profiles import model_profile
@@ -314,7 +313,6 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         if self.extra_body:
             payload.update(self.extra_body)
         self._check_payload(payload)
-        check_body(payload)  # NaN, infinity, lone surrogates: refused before the Hub lookup
         return target, payload, extra
 
     def _generate(

@@ -60,20 +60,20 @@ def describe(info: ProviderInfo) -> str:
     return "[" + " | ".join(parts) + "]"
 
 
-def _stream_text(
-    chunks: Iterable[BaseMessageChunk], out: TextIO, err: TextIO
-) -> BaseMessageChunk | None:
-    """Prints a stream's text as it arrives and its attribution on `err`.
+def _stream_text(chunks: Iterable[BaseMessageChunk], out: TextIO, err: TextIO) -> None:
+    """Prints a stream's text on `out` as it arrives, and its attribution on `err`.
 
-    Returns:
-        The chunks summed, or None for an empty stream.
+    Args:
+        chunks: The stream.
+        out: Where the text goes (flushed after each chunk).
+        err: Where the attribution line goes.
 
     Raises:
         AnswerCutError: If the stream fails after text was printed (the
             partial answer is ended with a newline first).
+        HuggingFaceAPIError: If it fails before any text.
     """
-    whole: BaseMessageChunk | None = None
-    provider = "unknown"
+    provider, started = "unknown", False
     try:
         for chunk in chunks:
             if "model_name" in chunk.response_metadata:
@@ -83,15 +83,14 @@ def _stream_text(
                 err.flush()
             out.write(chunk.text)
             out.flush()
-            whole = chunk if whole is None else whole + chunk
+            started = started or bool(chunk.text)
     except HuggingFaceAPIError as exc:
-        if whole is None or not whole.text:
+        if not started:
             raise
         out.write("\n")
         out.flush()
         raise AnswerCutError(exc, provider) from exc
     out.write("\n")
-    return whole
 
 
 def _as_json(message: BaseMessage) -> str:
@@ -150,13 +149,12 @@ def ask(
 
 
 def _sum(chunks: Iterable[BaseMessageChunk]) -> BaseMessageChunk:
-    whole: BaseMessageChunk | None = None
-    for chunk in chunks:
-        whole = chunk if whole is None else whole + chunk
-    if whole is None:
+    collected = list(chunks)
+    if not collected:
         msg = "the stream ended without an answer"
         raise HuggingFaceAPIError(msg)
-    return whole
+    first, *rest = collected
+    return first + rest if rest else first  # one merge of all chunks
 
 
 @dataclass

@@ -136,3 +136,13 @@ def test_models_exits_0_when_the_router_lists_them(router: RouterServer) -> None
     code, out, err = run_main("models", "--router-url", router.url)
     assert (code, err) == (0, "")
     assert "meta-llama/Llama-3.3-70B-Instruct" in out.splitlines()
+
+
+def test_router_answering_too_late_is_unreachable_and_says_it_timed_out(
+    router: RouterServer, token: None
+) -> None:
+    router.script("together", Step.delay(3))
+    args = ["chat", "hi", "--provider", "together", "--timeout", "0.5", "--max-retries", "0"]
+    code, out, err = run_main(*args, *urls(router))
+    assert (code, out) == (3, "")
+    assert err.startswith(f"error: no answer in time from the router at {router.url} (check ")

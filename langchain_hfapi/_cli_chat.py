@@ -15,10 +15,11 @@ from typing import Any, TextIO
 
 from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk, HumanMessage
 
+from langchain_hfapi._auth import MISSING_TOKEN_HELP
 from langchain_hfapi._cli_errors import EXIT_OK, Servers, describe_failure
 from langchain_hfapi._provider_info import ProviderInfo
 from langchain_hfapi.chat_models import ChatHuggingFaceAPI
-from langchain_hfapi.errors import HuggingFaceAPIError
+from langchain_hfapi.errors import HuggingFaceAPIError, MissingAuthError
 
 __all__ = ["AnswerCutError", "Session", "ask", "describe"]
 
@@ -185,8 +186,11 @@ class Session:
 
         Raises:
             ValueError: If the initial options are invalid.
+            MissingAuthError: If no token is found and no `base_url` is set.
         """
         llm = ChatHuggingFaceAPI(**self.options)
+        if llm.api_key is None and llm.base_url is None:
+            raise MissingAuthError(MISSING_TOKEN_HELP)  # say so now, not at every turn
         with contextlib.suppress(ImportError):  # line editing and history where available
             import readline  # noqa: F401
         self.err.write(f"Chatting with {llm.model}. {SESSION_HELP}\n")

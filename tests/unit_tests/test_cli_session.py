@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import time
 
+import pytest
+
 from tests.router_server import RouterServer, Step
-from tests.unit_tests.cli_helpers import Terminal, urls
+from tests.unit_tests.cli_helpers import Terminal, run_main, urls
 
 
 def user(text: str) -> dict[str, str]:
@@ -104,3 +108,17 @@ def test_failed_turn_prints_the_error_and_the_session_goes_on(router: RouterServ
         term.type("/exit\n")
         assert term.wait() == 0
     assert router.chat_requests()[-1].json["messages"] == [user("second")]
+
+
+def test_session_without_a_token_exits_2_before_the_first_prompt(
+    router: RouterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Tty(""))
+    code, out, err = run_main("chat", *urls(router))
+    assert (code, out) == (2, "")
+    assert err.startswith("error: No Hugging Face token found.")
+    assert router.requests == []

@@ -4,4 +4,4 @@ import sys
 
 from langchain_hfapi._cli import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m langchain_hfapi"))

@@ -1,134 +1,289 @@
-"""Command line: `python -m langchain_hfapi chat|models|mapping ...`.
+"""Command line: `langchain-hfapi chat|models|mapping ...` (also `python -m langchain_hfapi`).
 
-Prints answers with the provider that served them; failures print one line
-(no traceback) and exit non-zero.
+Answers go to standard output; attributions, warnings and errors go to standard
+error. Failures print one `error: ...` line (no traceback) and exit with a status
+that tells them apart (see `_cli_errors` and docs/cli.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
-
-from pydantic import ValidationError
 
 from langchain_hfapi._aliases import DEFAULT_MODEL
 from langchain_hfapi._catalog import get_mapping, get_models
-from langchain_hfapi._client_core import DEFAULT_ROUTER_URL
-from langchain_hfapi._provider_info import ProviderInfo
-from langchain_hfapi.chat_models import ChatHuggingFaceAPI
-from langchain_hfapi.errors import (
-    APIConnectionError,
-    HuggingFaceAPIError,
-    MissingAuthError,
+from langchain_hfapi._cli_chat import AnswerCutError, Session, ask
+from langchain_hfapi._cli_errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FALLBACK,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Servers,
+    UsageError,
+    check_url,
+    describe_failure,
 )
+from langchain_hfapi._client_core import DEFAULT_HUB_URL, DEFAULT_ROUTER_URL
+from langchain_hfapi._version import __version__
+from langchain_hfapi.chat_models import ChatHuggingFaceAPI
+from langchain_hfapi.errors import HuggingFaceAPIError
 
 __all__ = ["main"]
 
+PROG = "langchain-hfapi"
+"""The program name of the console script (`python -m langchain_hfapi` passes its own)."""
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m langchain_hfapi",
-        description="Chat with models served by Hugging Face Inference Providers.",
+_EXIT_CODES = """exit status:
+  0    success
+  1    the request failed: an HTTP error, every provider failed, an answer cut mid-stream
+  2    usage or configuration: bad option, no token, invalid model name or URL
+  3    no answer at all: the Hub, the router or the --base-url server is unreachable
+  4    models: the router could not be listed; the built-in list was printed
+  130  interrupted (Ctrl-C)
+  141  standard output was closed early (e.g. | head)
+"""
+
+_ROUTER_HELP = "router base URL (default: %(default)s)"
+_HUB_HELP = f"Hub base URL, for provider mappings (default: $HF_ENDPOINT or {DEFAULT_HUB_URL})"
+
+
+def _add_chat(sub: Any) -> None:
+    chat = sub.add_parser(
+        "chat",
+        help="answer a question, or chat interactively",
+        description="Answer QUESTION: the answer on stdout, the provider on stderr.\n"
+        "Without QUESTION on a terminal, start an interactive session.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    chat = sub.add_parser("chat", help="ask a question and print the answer")
-    chat.add_argument("question")
-    chat.add_argument("--model", default=DEFAULT_MODEL, help="alias or Hub repo id")
-    chat.add_argument("--provider", help="provider slug, 'fastest', 'cheapest', ...")
-    chat.add_argument("--stream", action="store_true", help="print tokens as they come")
-    chat.add_argument("--max-tokens", type=int, default=None)
-    chat.add_argument("--router-url", default=DEFAULT_ROUTER_URL)
-    chat.add_argument("--hub-url", default=None)
-    chat.add_argument("--base-url", default=None, help="an OpenAI-compatible server")
-    models = sub.add_parser("models", help="list the chat models the router serves")
-    models.add_argument("--router-url", default=DEFAULT_ROUTER_URL)
-    mapping = sub.add_parser("mapping", help="show which providers serve a model")
-    mapping.add_argument("model")
-    mapping.add_argument("--hub-url", default=None)
+    chat.add_argument(
+        "question",
+        nargs="?",
+        metavar="QUESTION",
+        help="the user message; - reads it from standard input "
+        "(default: none, which starts an interactive session on a terminal)",
+    )
+    chat.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        metavar="MODEL",
+        help="alias or Hub repo id, optionally with :provider or :policy (default: %(default)s)",
+    )
+    chat.add_argument(
+        "--provider",
+        metavar="PROVIDER",
+        help="a provider slug, or fastest / cheapest / preferred (default: the Hub mapping order)",
+    )
+    chat.add_argument(
+        "--stream", action="store_true", help="print tokens as they arrive (default: off)"
+    )
+    chat.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: text, provider, model, request_id, usage, attempts "
+        "(default: off)",
+    )
+    chat.add_argument(
+        "--max-tokens",
+        type=int,
+        metavar="N",
+        help="max_tokens of the request (default: the model's)",
+    )
+    chat.add_argument(
+        "--max-retries",
+        type=int,
+        metavar="N",
+        help="retries of one provider before the next one (default: 2)",
+    )
+    chat.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="seconds per request read (default: 120)"
+    )
+    chat.add_argument("--router-url", default=DEFAULT_ROUTER_URL, metavar="URL", help=_ROUTER_HELP)
+    chat.add_argument("--hub-url", metavar="URL", help=_HUB_HELP)
+    chat.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="an OpenAI-compatible server (TGI, vLLM, an Inference Endpoint); "
+        "skips the Hub and the router (default: none)",
+    )
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Chat with models served by Hugging Face Inference Providers.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="print the version and exit",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_chat(sub)
+    models = sub.add_parser(
+        "models",
+        help="list the chat models the router serves",
+        description="List the chat models the router serves, one repo id per line. "
+        "When the router cannot be listed, print the built-in list and exit with 4.",
+    )
+    models.add_argument(
+        "--router-url", default=DEFAULT_ROUTER_URL, metavar="URL", help=_ROUTER_HELP
+    )
+    mapping = sub.add_parser(
+        "mapping",
+        help="show which providers serve a model",
+        description="Show the Hub mapping of MODEL: provider, status, task, provider model id.",
+    )
+    mapping.add_argument("model", help="alias or Hub repo id (a :suffix is ignored)")
+    mapping.add_argument("--hub-url", metavar="URL", help=_HUB_HELP)
     return parser
 
 
-def _describe(info: ProviderInfo) -> str:
-    parts = [f"provider: {info.provider or 'unknown'}", f"model: {info.model}"]
-    if info.request_id:
-        parts.append(f"request id: {info.request_id}")
-    if info.attempts:
-        failed = ", ".join(f"{a['provider']} ({a['error']})" for a in info.attempts)
-        parts.append(f"failed over from: {failed}")
-    return "[" + " | ".join(parts) + "]"
+def _servers(args: argparse.Namespace) -> Servers:
+    hub_url = getattr(args, "hub_url", None)
+    base_url = getattr(args, "base_url", None)
+    for option, value in (
+        ("--router-url", getattr(args, "router_url", None)),
+        ("--hub-url", hub_url),
+        ("--base-url", base_url),
+    ):
+        if value is not None:
+            check_url(option, value)
+    return Servers(
+        router_url=getattr(args, "router_url", DEFAULT_ROUTER_URL),
+        hub_url=hub_url or os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL,
+        base_url=base_url,
+    )
 
 
-def _chat(args: argparse.Namespace, out: TextIO) -> None:
+def _chat_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"model": args.model, "router_url": args.router_url}
-    for name in ("provider", "hub_url", "base_url", "max_tokens"):
+    for name in ("provider", "hub_url", "base_url", "max_tokens", "max_retries", "timeout"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
-    llm = ChatHuggingFaceAPI(**options)
-    if not args.stream:
-        message = llm.invoke(args.question)
-        out.write(_describe(ProviderInfo.from_message(message)) + "\n")
-        out.write(message.text + "\n")
-        return
-    for chunk in llm.stream(args.question):
-        if "model_name" in chunk.response_metadata:
-            out.write(_describe(ProviderInfo.from_message(chunk)) + "\n")
-        out.write(chunk.text)
-        out.flush()
-    out.write("\n")
+    return options
 
 
-def _run(args: argparse.Namespace, out: TextIO) -> None:
+def _chat(args: argparse.Namespace, servers: Servers, out: TextIO, err: TextIO) -> int:
+    question = args.question
+    if question is None:
+        if args.json or not sys.stdin.isatty():
+            msg = "no question given: pass one, or - to read it from standard input"
+            raise UsageError(msg)
+        return Session(_chat_options(args), servers, out, err).run()
+    if question == "-":
+        question = sys.stdin.read().strip()
+        if not question:
+            msg = "standard input is empty: no question to ask"
+            raise UsageError(msg)
+    llm = ChatHuggingFaceAPI(**_chat_options(args))
+    ask(llm, question, stream=args.stream, as_json=args.json, out=out, err=err)
+    return EXIT_OK
+
+
+class _Collect(logging.Handler):
+    """Keeps the log records it gets instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keeps one record.
+
+        Args:
+            record: The record.
+        """
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _catalog_warnings() -> Iterator[list[logging.LogRecord]]:
+    """Collects the package's warnings (the `models` fallback) instead of printing them."""
+    handler = _Collect()
+    logger = logging.getLogger("langchain_hfapi")
+    logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+
+
+def _run(args: argparse.Namespace, servers: Servers, out: TextIO, err: TextIO) -> int:
     if args.command == "chat":
-        _chat(args, out)
-    elif args.command == "models":
-        for model in get_models(router_url=args.router_url):
-            out.write(model + "\n")
-    else:
-        for entry in get_mapping(args.model, hub_url=args.hub_url):
-            out.write(
-                f"{entry['provider']:<16} {entry['status']:<8} {entry['task']:<16} "
-                f"{entry['provider_id'] or ''}\n"
-            )
+        return _chat(args, servers, out, err)
+    if args.command == "models":
+        with _catalog_warnings() as warnings:
+            models = get_models(router_url=args.router_url)
+        out.writelines(model + "\n" for model in models)
+        for record in warnings:
+            err.write(f"warning: {record.getMessage()} (exit status {EXIT_FALLBACK})\n")
+        return EXIT_FALLBACK if warnings else EXIT_OK
+    for entry in get_mapping(args.model, hub_url=args.hub_url):
+        out.write(
+            f"{entry['provider']:<16} {entry['status']:<8} {entry['task']:<16} "
+            f"{entry['provider_id'] or ''}\n"
+        )
+    return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def _stdout_gone() -> int:
+    """Points standard output at /dev/null so that the exit flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    *,
+    prog: str = PROG,
+) -> int:
     """Runs the command line.
 
     Args:
         argv: Arguments without the program name; defaults to `sys.argv[1:]`.
         out: Where answers go; defaults to standard output.
+        err: Where attributions, warnings and errors go; defaults to standard error.
+        prog: The program name shown in usage and `--version`.
 
     Returns:
-        The exit status: 0 on success, 1 on a failed call, 2 on missing setup.
+        The exit status: 0 success, 1 failed request, 2 usage or configuration,
+        3 unreachable server, 4 `models` fell back to the built-in list,
+        130 interrupted, 141 standard output closed early.
 
     Example:
         >>> main(["chat", "hi", "--stream"])  # doctest: +SKIP
-        [provider: together | model: meta-llama/Llama-3.3-70B-Instruct]
         Hello! How can I help you today?
         0
     """
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     out = out or sys.stdout
+    err = err or sys.stderr
+    servers = Servers()
     try:
-        _run(args, out)
-    except MissingAuthError as err:
-        sys.stderr.write(f"error: {err.message}\n")
-        return 2
-    except APIConnectionError as err:
-        sys.stderr.write(
-            f"error: cannot reach Hugging Face (check the internet connection): {err}\n"
-        )
-        return 1
-    except ValidationError as err:
-        problem = err.errors()[0]
-        sys.stderr.write(f"error: {str(problem['msg']).removeprefix('Value error, ')}\n")
-        return 1
-    except (HuggingFaceAPIError, ValueError) as err:
-        sys.stderr.write(f"error: {err}\n")
-        return 1
+        servers = _servers(args)
+        return _run(args, servers, out, err)
+    except BrokenPipeError:
+        return _stdout_gone()
+    except AnswerCutError as exc:
+        code, message = describe_failure(exc.error, servers, cut_provider=exc.provider)
+    except (HuggingFaceAPIError, ValueError) as exc:
+        code, message = describe_failure(exc, servers)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return 130
-    return 0
+        out.write("\n")
+        err.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    err.write(f"error: {message}\n")
+    return code

@@ -7,6 +7,7 @@ retries and failover.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
@@ -24,6 +25,7 @@ from langchain_core.language_models.chat_models import (
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.utils.utils import get_pydantic_field_names
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
@@ -50,6 +52,14 @@ from langchain_hfapi._stream_converter import (
     emit_chunk,
 )
 from langchain_hfapi._tools import ToolsMixin
+from langchain_hfapi._traces import (
+    combine_llm_outputs,
+    input_had_images,
+    llm_output,
+    remember_input,
+    with_llm_output,
+    with_token_usage,
+)
 from langchain_hfapi._validation import check_settings, collect_extra_kwargs
 from langchain_hfapi._version import __version__
 from langchain_hfapi.errors import HuggingFaceAPIError
@@ -222,11 +232,22 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             **self._default_params,
         }
 
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        """Converts the input as LangChain does, remembering whether it has images."""
+        prompt = super()._convert_input(model_input)
+        remember_input(id(self), prompt.to_messages())
+        return prompt
+
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        """Names the repo id that will be requested (aliases resolved, vision switch)."""
+        model = kwargs.get("model")
+        if model is None:
+            vision = "model" not in self.model_fields_set and input_had_images(id(self))
+            model = DEFAULT_VISION_MODEL if vision else self.model
+        with contextlib.suppress(ValueError):  # the call itself reports an invalid name
+            model = self._target(model, kwargs.get("provider", self.provider)).repo_id
         params = LangSmithParams(
-            ls_provider=MODEL_PROVIDER,
-            ls_model_name=kwargs.get("model", self.model),
-            ls_model_type="chat",
+            ls_provider=MODEL_PROVIDER, ls_model_name=model, ls_model_type="chat"
         )
         temperature = kwargs.get("temperature", self.temperature)
         if temperature is not None:
@@ -323,11 +344,14 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+            result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+            return with_llm_output(result)
         target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
         answer, meta = self.client.complete(target, payload)
         message = answer_to_message(answer, {**meta, **extra})
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return ChatResult(
+            generations=[ChatGeneration(message=message)], llm_output=llm_output(message)
+        )
 
     async def _agenerate(
         self,
@@ -337,11 +361,17 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+            stream = self._astream(messages, stop, run_manager, **kwargs)
+            return with_llm_output(await agenerate_from_stream(stream))
         target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
         answer, meta = await self.async_client.complete(target, payload)
         message = answer_to_message(answer, {**meta, **extra})
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return ChatResult(
+            generations=[ChatGeneration(message=message)], llm_output=llm_output(message)
+        )
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None], /) -> dict[str, Any]:
+        return combine_llm_outputs(llm_outputs)
 
     def _stream(
         self,
@@ -362,7 +392,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             except HuggingFaceAPIError as err:
                 converter.add_partial(err)
                 raise
-            yield emit_chunk(converter.finish(), run_manager)
+            yield emit_chunk(with_token_usage(converter.finish()), run_manager)
 
     async def _astream(
         self,
@@ -383,4 +413,4 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             except HuggingFaceAPIError as err:
                 converter.add_partial(err)
                 raise
-            yield await aemit_chunk(converter.finish(), run_manager)
+            yield await aemit_chunk(with_token_usage(converter.finish()), run_manager)

@@ -31,6 +31,7 @@ from langchain_hfapi.errors import (
     PermissionDeniedError,
     ProviderError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "ProviderError",
     "ProviderInfo",
     "RateLimitError",
+    "ResponseTooLargeError",
     "__version__",
     "aget_mapping",
     "aget_models",

@@ -21,6 +21,8 @@ from langchain_hfapi._client_core import (
     ClientSettings,
     RequestBody,
     attribution,
+    body_collector,
+    check_events_before_token,
     check_response,
     decode_json,
     is_event_stream,
@@ -177,12 +179,8 @@ class AsyncHFClient(ClientCore):
 
     async def _load_mapping(self, repo_id: str) -> list[ProviderMapping]:
         url, params = self.mapping_request(repo_id)
-        http = await self._http()
         try:
-            with transport_errors(url):
-                response = await http.get(url, params=params, headers=self.headers(hub=True))
-            check_response(response, response.content)
-            return parse_mapping(decode_json(response, response.content))
+            return parse_mapping(await self.get_json(url, params))
         except HuggingFaceAPIError as err:
             raise err.with_context(model=repo_id, provider="hub") from err
 
@@ -191,13 +189,15 @@ class AsyncHFClient(ClientCore):
         mapping = await self.fetch_mapping(target.repo_id) if target.needs_mapping else None
         return build_candidates(target, self.settings.router_url, mapping)
 
-    async def get_json(self, url: str) -> Any:
+    async def get_json(self, url: str, params: Mapping[str, str] | None = None) -> Any:
         """Async twin of `HFClient.get_json`."""
         http = await self._http()
+        request = http.build_request("GET", url, params=params, headers=self.headers(hub=True))
         with transport_errors(url):
-            response = await http.get(url, headers=self.headers(hub=True))
-        check_response(response, response.content)
-        return decode_json(response, response.content)
+            response = await http.send(request, stream=True)
+        body = await self._read(response)
+        check_response(response, body)
+        return decode_json(response, body)
 
     async def complete(
         self, target: Target, payload: Mapping[str, Any]
@@ -275,12 +275,15 @@ class AsyncHFClient(ClientCore):
                 await response.aclose()
         return whole_answer(response, await self._read(response))
 
-    @staticmethod
-    async def _read(response: httpx.Response) -> bytes:
-        """Reads a whole body and returns the connection to the pool."""
+    async def _read(self, response: httpx.Response) -> bytes:
+        """Async twin of `HFClient._read`."""
         try:
+            collector = body_collector(response, self.settings.limits)
             with transport_errors():
-                return await response.aread()
+                async for raw in response.aiter_raw():
+                    if collector.feed(raw):
+                        break
+            return collector.body()
         finally:
             await response.aclose()
 
@@ -298,6 +301,7 @@ class AsyncHFClient(ClientCore):
                 buffered.append(event)
                 if has_content(event):
                     break
+                check_events_before_token(len(buffered), self.settings.limits)
             return AsyncChatStream(response, events, buffered, {}, cand)
         except HuggingFaceAPIError as err:
             await events.aclose()
@@ -308,12 +312,11 @@ class AsyncHFClient(ClientCore):
             await response.aclose()
             raise
 
-    @staticmethod
-    async def _events(response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
+    async def _events(self, response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
         """Async twin of `HFClient._events`."""
-        reader = EventReader()
+        reader = EventReader(response.headers.get("content-encoding", ""), self.settings.limits)
         with transport_errors():
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.aiter_raw():
                 for event in reader.feed(chunk):
                     yield event
                 if reader.stopped:

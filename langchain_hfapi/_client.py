@@ -23,6 +23,8 @@ from langchain_hfapi._client_core import (
     ClientSettings,
     RequestBody,
     attribution,
+    body_collector,
+    check_events_before_token,
     check_response,
     decode_json,
     header_timeout,
@@ -191,10 +193,7 @@ class HFClient(ClientCore):
     def _load_mapping(self, repo_id: str) -> list[ProviderMapping]:
         url, params = self.mapping_request(repo_id)
         try:
-            with transport_errors(url):
-                response = self.http.get(url, params=params, headers=self.headers(hub=True))
-            check_response(response, response.content)
-            return parse_mapping(decode_json(response, response.content))
+            return parse_mapping(self.get_json(url, params))
         except HuggingFaceAPIError as err:
             raise err.with_context(model=repo_id, provider="hub") from err
 
@@ -203,12 +202,14 @@ class HFClient(ClientCore):
         mapping = self.fetch_mapping(target.repo_id) if target.needs_mapping else None
         return build_candidates(target, self.settings.router_url, mapping)
 
-    def get_json(self, url: str) -> Any:
-        """Sends an authenticated GET and decodes the JSON answer."""
+    def get_json(self, url: str, params: Mapping[str, str] | None = None) -> Any:
+        """Sends an authenticated GET and decodes the JSON answer (size-bounded)."""
+        request = self.http.build_request("GET", url, params=params, headers=self.headers(hub=True))
         with transport_errors(url):
-            response = self.http.get(url, headers=self.headers(hub=True))
-        check_response(response, response.content)
-        return decode_json(response, response.content)
+            response = self.http.send(request, stream=True)
+        body = self._read(response)
+        check_response(response, body)
+        return decode_json(response, body)
 
     def complete(self, target: Target, payload: Mapping[str, Any]) -> tuple[Answer, dict[str, Any]]:
         """Sends a chat request and returns the whole answer.
@@ -304,12 +305,15 @@ class HFClient(ClientCore):
                 response.close()
         return whole_answer(response, self._read(response))
 
-    @staticmethod
-    def _read(response: httpx.Response) -> bytes:
-        """Reads a whole body and returns the connection to the pool."""
+    def _read(self, response: httpx.Response) -> bytes:
+        """Reads a whole body within its bound and returns the connection to the pool."""
         try:
+            collector = body_collector(response, self.settings.limits)
             with transport_errors():
-                return response.read()
+                for raw in response.iter_raw():
+                    if collector.feed(raw):
+                        break
+            return collector.body()
         finally:
             response.close()
 
@@ -333,6 +337,7 @@ class HFClient(ClientCore):
                 buffered.append(event)
                 if has_content(event) or (watchdog is not None and watchdog.expired()):
                     break
+                check_events_before_token(len(buffered), self.settings.limits)
             if watchdog is not None and watchdog.expired():
                 raise APITimeoutError(f"no first token within {limit} s")
             return ChatStream(response, events, buffered, {}, cand)
@@ -348,12 +353,11 @@ class HFClient(ClientCore):
             if watchdog is not None:
                 watchdog.cancel()
 
-    @staticmethod
-    def _events(response: httpx.Response) -> Generator[dict[str, Any], None, None]:
+    def _events(self, response: httpx.Response) -> Generator[dict[str, Any], None, None]:
         """Decodes the response body into stream events until `[DONE]` or its end."""
-        reader = EventReader()
+        reader = EventReader(response.headers.get("content-encoding", ""), self.settings.limits)
         with transport_errors():
-            for chunk in response.iter_bytes():
+            for chunk in response.iter_raw():
                 yield from reader.feed(chunk)
                 if reader.stopped:
                     break

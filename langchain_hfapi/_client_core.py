@@ -17,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from langchain_hfapi._auth import MISSING_TOKEN_HELP
+from langchain_hfapi._body_limits import ACCEPT_ENCODING, DEFAULT_LIMITS, BodyCollector, BodyLimits
 from langchain_hfapi._completions import check_completion
 from langchain_hfapi._error_bodies import error_from_response, excerpt
 from langchain_hfapi._failover import Candidate, FailoverPlan
@@ -32,6 +33,7 @@ from langchain_hfapi.errors import (
     HuggingFaceAPIError,
     MalformedResponseError,
     MissingAuthError,
+    ResponseTooLargeError,
 )
 
 __all__ = [
@@ -41,6 +43,8 @@ __all__ = [
     "ClientCore",
     "ClientSettings",
     "RequestBody",
+    "body_collector",
+    "check_events_before_token",
     "header_timeout",
     "is_event_stream",
     "new_async_http_client",
@@ -84,6 +88,7 @@ class ClientSettings:
         provider_failures: Consecutive failures that start a cooldown.
         token_required: Whether router calls need a token (catalog lookups
             work without one).
+        limits: Bounds on what is read from servers (`_body_limits`).
     """
 
     api_key: SecretStr | None = None
@@ -99,6 +104,7 @@ class ClientSettings:
     provider_cooldown: float = DEFAULT_COOLDOWN
     provider_failures: int = DEFAULT_FAILURES
     token_required: bool = True
+    limits: BodyLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         """Strips the token and refuses settings that cannot be sent.
@@ -186,7 +192,11 @@ class ClientCore:
         Returns:
             Headers with auth, user agent, billing and the user's extras.
         """
-        headers = {"User-Agent": USER_AGENT, **self.settings.default_headers}
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept-Encoding": ACCEPT_ENCODING,  # what the bounded reader decodes
+            **self.settings.default_headers,
+        }
         token = self.token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -304,16 +314,16 @@ def decode_json(response: httpx.Response, body: bytes) -> dict[str, Any]:
         MalformedResponseError: If the body is not a JSON object.
     """
     kind = response.headers.get("content-type", "")
-    text = body.decode("utf-8", errors="replace")
+    start = body[:1024].decode("utf-8", errors="replace")  # decoded only for a message
     if "html" in kind:
-        msg = f"expected JSON, got an HTML page ({kind}): {excerpt(text, 120)}"
+        msg = f"expected JSON, got an HTML page ({kind}): {excerpt(start, 120)}"
         raise MalformedResponseError(msg, status_code=response.status_code)
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python can
         data = None
     if not isinstance(data, dict):
-        msg = f"answer is not a JSON object: {excerpt(text, 120)}"
+        msg = f"answer is not a JSON object: {excerpt(start, 120)}"
         raise MalformedResponseError(msg, status_code=response.status_code)
     return data
 
@@ -337,6 +347,35 @@ def raise_not_event_stream(response: httpx.Response, body: bytes) -> None:
     text = body.decode("utf-8", errors="replace")
     msg = f"expected an event stream, got {kind or 'no content type'}: {excerpt(text, 120)}"
     raise MalformedResponseError(msg, status_code=response.status_code)
+
+
+def body_collector(response: httpx.Response, limits: BodyLimits) -> BodyCollector:
+    """Creates the bounded reader of a response's whole body.
+
+    An error body is cut at `max_error_bytes` (only an excerpt is kept); any
+    other body may not pass `max_response_bytes`.
+
+    Raises:
+        MalformedResponseError: For a content encoding other than gzip or deflate.
+    """
+    encoding = response.headers.get("content-encoding", "")
+    if response.status_code >= 300:
+        return BodyCollector(encoding, limits.error, "max_error_bytes", truncate=True)
+    return BodyCollector(encoding, limits.response, "max_response_bytes")
+
+
+def check_events_before_token(count: int, limits: BodyLimits) -> None:
+    """Stops a stream that sent too many events without content before its first token.
+
+    Raises:
+        ResponseTooLargeError: Past `max_events_before_token`.
+    """
+    if count > limits.events_before_token:
+        msg = (
+            f"more than max_events_before_token={limits.events_before_token} events "
+            "without content before the first token"
+        )
+        raise ResponseTooLargeError(msg, limit="max_events_before_token")
 
 
 def whole_answer(response: httpx.Response, body: bytes) -> dict[str, Any]:

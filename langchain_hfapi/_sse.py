@@ -13,11 +13,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
+from langchain_hfapi.errors import ResponseTooLargeError
+
 __all__ = ["SSEDecoder", "aiter_sse_data", "iter_sse_data"]
 
 
 class SSEDecoder:
     r"""Turns byte chunks into the data payloads of complete events.
+
+    Args:
+        max_event_bytes: Most bytes of one line, or of one event's data lines
+            together; `None` for no bound.
+
+    Raises:
+        ResponseTooLargeError: From `feed`, when a line or an event passes it
+            (a server sending an endless line is stopped there).
 
     Example:
         >>> decoder = SSEDecoder()
@@ -27,13 +37,24 @@ class SSEDecoder:
         [b'{"a": 1}']
     """
 
-    __slots__ = ("_data", "_first_line", "_pending", "_skip_lf")
+    __slots__ = (
+        "_data",
+        "_data_size",
+        "_first_line",
+        "_max",
+        "_pending",
+        "_pending_size",
+        "_skip_lf",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int | None = None) -> None:
         self._pending: list[bytes] = []  # start of an unfinished line
+        self._pending_size = 0
         self._data: list[bytes] = []  # data lines of the current event
+        self._data_size = 0
         self._skip_lf = False  # the last chunk ended in CR: drop a leading LF
         self._first_line = True  # a UTF-8 BOM may precede the first line
+        self._max = max_event_bytes  # most bytes of one line, or of one event's data
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Decodes a chunk of the body.
@@ -56,9 +77,13 @@ class SSEDecoder:
                 if data:
                     events.append(data[0] if len(data) == 1 else b"\n".join(data))
                     data.clear()
+                    self._data_size = 0
             elif line.startswith(b"data:"):
                 value = line[5:]
                 data.append(value[1:] if value[:1] == b" " else value)
+                if self._max is not None:
+                    self._data_size += len(value)
+                    self._check(self._data_size)
             elif line == b"data":  # a field with no colon has an empty value
                 data.append(b"")
         return events
@@ -71,11 +96,15 @@ class SSEDecoder:
         if b"\n" not in chunk and b"\r" not in chunk:
             if chunk:
                 self._pending.append(chunk)  # joined once the line ends: linear
+                if self._max is not None:
+                    self._pending_size += len(chunk)
+                    self._check(self._pending_size)
             return []
         if self._pending:
             self._pending.append(chunk)
             chunk = b"".join(self._pending)
             self._pending.clear()
+            self._pending_size = 0
         if b"\r" in chunk:
             self._skip_lf = chunk.endswith(b"\r")
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -83,10 +112,18 @@ class SSEDecoder:
         tail = lines.pop()
         if tail:
             self._pending.append(tail)
+            if self._max is not None:
+                self._pending_size = len(tail)
+                self._check(self._pending_size)
         if self._first_line:
             self._first_line = False
             lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
         return lines
+
+    def _check(self, size: int) -> None:
+        if self._max is not None and size > self._max:
+            msg = f"a stream line or event is larger than max_event_bytes={self._max} bytes"
+            raise ResponseTooLargeError(msg, limit="max_event_bytes")
 
     def finish(self) -> list[bytes]:
         """Flushes the event still pending when the stream ended.
@@ -97,6 +134,7 @@ class SSEDecoder:
         events = self.feed(b"\n\n") if self._pending or self._data else []
         self._pending.clear()
         self._data.clear()
+        self._pending_size = self._data_size = 0
         return events
 
 

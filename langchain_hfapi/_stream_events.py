@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from langchain_hfapi._body_limits import DEFAULT_LIMITS, BodyDecoder, BodyLimits
 from langchain_hfapi._completions import read_reasoning, read_text
 from langchain_hfapi._error_bodies import error_from_event, excerpt
 from langchain_hfapi._sse import SSEDecoder
@@ -142,44 +143,56 @@ class EventReader:
         >>> reader.check()
     """
 
-    __slots__ = ("_decoder", "_error", "done", "finished", "stopped")
+    __slots__ = ("_body", "_decoder", "_error", "done", "finished", "stopped")
 
-    def __init__(self) -> None:
-        self._decoder = SSEDecoder()
+    def __init__(self, content_encoding: str = "", limits: BodyLimits = DEFAULT_LIMITS) -> None:
+        self._body = BodyDecoder(content_encoding, limits.stream, "max_stream_bytes")
+        self._decoder = SSEDecoder(limits.event)
         self._error: HuggingFaceAPIError | None = None
         self.done = False  # `[DONE]` arrived
         self.finished = False  # a `finish_reason` arrived
         self.stopped = False  # `[DONE]` or an error: nothing more is read
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
-        """Decodes the next bytes of the body.
+        """Decodes the next bytes of the body, as read from the connection.
 
         Args:
-            chunk: Bytes read from the response.
+            chunk: Raw bytes (still compressed, if the body is).
 
         Returns:
             The events this chunk completed, up to `[DONE]` or an error.
         """
         events: list[dict[str, Any]] = []
-        for data in self._decoder.feed(chunk):
-            try:
-                parsed = _parse_payload(data)
-            except HuggingFaceAPIError as err:
-                self._error, self.stopped = err, True
-                return events
-            for event in parsed:
-                if event is None:
-                    self.done = self.stopped = True
-                    return events
-                if not self.finished:
-                    choice = first_choice(event)
-                    self.finished = choice is not None and bool(choice.get("finish_reason"))
-                events.append(event)
+        try:
+            for piece in self._body.feed(chunk):
+                self._read(self._decoder.feed(piece), events)
+                if self.stopped:
+                    break
+        except HuggingFaceAPIError as err:
+            self._error, self.stopped = err, True
         return events
 
     def finish(self) -> list[dict[str, Any]]:
         """Returns the event still pending when the body ended, if any."""
-        return self.feed(b"\n\n") if not self.stopped else []
+        events: list[dict[str, Any]] = []
+        if not self.stopped:
+            try:
+                self._read(self._decoder.finish(), events)
+            except HuggingFaceAPIError as err:
+                self._error, self.stopped = err, True
+        return events
+
+    def _read(self, payloads: list[bytes], events: list[dict[str, Any]]) -> None:
+        """Parses event payloads into `events`, up to `[DONE]`."""
+        for data in payloads:
+            for event in _parse_payload(data):
+                if event is None:
+                    self.done = self.stopped = True
+                    return
+                if not self.finished:
+                    choice = first_choice(event)
+                    self.finished = choice is not None and bool(choice.get("finish_reason"))
+                events.append(event)
 
     def check(self) -> None:
         """Raises what ended the stream badly, after its events were handed over.

@@ -15,15 +15,18 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
+from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatResult
 
+from langchain_hfapi._completions import MODEL_PROVIDER
 from langchain_hfapi._messages import has_images
 
 __all__ = [
     "combine_llm_outputs",
     "input_had_images",
     "llm_output",
+    "ls_params",
     "remember_input",
     "token_usage",
     "with_llm_output",
@@ -58,6 +61,28 @@ def input_had_images(owner: int) -> bool:
     recorded = _INPUT_IMAGES.get()
     _INPUT_IMAGES.set(None)
     return recorded is not None and recorded[0] == owner and recorded[1]
+
+
+def ls_params(model: str, stop: list[str] | None, params: Mapping[str, Any]) -> LangSmithParams:
+    """Builds the LangSmith parameters of a call.
+
+    Args:
+        model: The repo id that will be requested.
+        stop: The stop sequences of the call or the model.
+        params: The call's sampling parameters (model defaults, then per call).
+
+    Returns:
+        Provider, model name and type, and temperature, max tokens and stop
+        sequences when they are set.
+    """
+    result = LangSmithParams(ls_provider=MODEL_PROVIDER, ls_model_name=model, ls_model_type="chat")
+    if params.get("temperature") is not None:
+        result["ls_temperature"] = params["temperature"]
+    if params.get("max_tokens") is not None:
+        result["ls_max_tokens"] = params["max_tokens"]
+    if stop:
+        result["ls_stop"] = stop
+    return result
 
 
 def token_usage(usage: Mapping[str, Any] | None) -> dict[str, Any]:

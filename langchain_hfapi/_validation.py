@@ -18,7 +18,16 @@ from langchain_hfapi._redact import warn
 __all__ = ["check_settings", "collect_extra_kwargs"]
 
 _POSITIVE_SECONDS = ("timeout", "first_token_timeout", "mapping_ttl", "provider_cooldown")
-_POSITIVE_COUNTS = ("max_tokens", "max_input_chars", "provider_failures")
+_POSITIVE_COUNTS = (
+    "max_tokens",
+    "max_input_chars",
+    "provider_failures",
+    "max_response_bytes",
+    "max_error_bytes",
+    "max_event_bytes",
+    "max_stream_bytes",
+    "max_events_before_token",
+)
 _FINITE_NUMBERS = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "logit_bias")
 
 

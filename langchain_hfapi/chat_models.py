@@ -32,6 +32,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from langchain_hfapi._aliases import DEFAULT_MODEL, DEFAULT_VISION_MODEL
 from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._auth import find_token
+from langchain_hfapi._body_limits import DEFAULT_LIMITS, BodyLimits
 from langchain_hfapi._client import HFClient
 from langchain_hfapi._client_core import (
     CONNECT_TIMEOUT,
@@ -39,7 +40,6 @@ from langchain_hfapi._client_core import (
     DEFAULT_ROUTER_URL,
     ClientSettings,
 )
-from langchain_hfapi._completions import MODEL_PROVIDER
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
@@ -56,6 +56,7 @@ from langchain_hfapi._traces import (
     combine_llm_outputs,
     input_had_images,
     llm_output,
+    ls_params,
     remember_input,
     with_llm_output,
     with_token_usage,
@@ -167,6 +168,16 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     """Seconds a provider is skipped after `provider_failures` failures in a row."""
     provider_failures: int = DEFAULT_FAILURES
     """Consecutive failures (429, 5xx, timeout, connection) that start a cooldown."""
+    max_response_bytes: int = DEFAULT_LIMITS.response
+    """Most bytes (decompressed) of a whole answer or Hub answer (16 MiB)."""
+    max_error_bytes: int = DEFAULT_LIMITS.error
+    """Most bytes of an error body that are read (64 KiB; the rest is not read)."""
+    max_event_bytes: int = DEFAULT_LIMITS.event
+    """Most bytes of one stream line or event (4 MiB)."""
+    max_stream_bytes: int | None = DEFAULT_LIMITS.stream
+    """Most bytes of a whole stream (None: no bound)."""
+    max_events_before_token: int = DEFAULT_LIMITS.events_before_token
+    """Most events without content a stream may send before its first token."""
     disabled_params: dict[str, Any] | None = None
     """Request fields never sent: `{"name": None}` drops the field always,
     `{"name": [values]}` drops it when it has one of those values."""
@@ -246,18 +257,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             model = DEFAULT_VISION_MODEL if vision else self.model
         with contextlib.suppress(ValueError):  # the call itself reports an invalid name
             model = self._target(model, kwargs.get("provider", self.provider)).repo_id
-        params = LangSmithParams(
-            ls_provider=MODEL_PROVIDER, ls_model_name=model, ls_model_type="chat"
-        )
-        temperature = kwargs.get("temperature", self.temperature)
-        if temperature is not None:
-            params["ls_temperature"] = temperature
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens is not None:
-            params["ls_max_tokens"] = max_tokens
-        if stop or self.stop:
-            params["ls_stop"] = stop or self.stop
-        return params
+        return ls_params(model, stop or self.stop, {**self._default_params, **kwargs})
 
     # --- clients -------------------------------------------------------------
 
@@ -279,6 +279,13 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             mapping_ttl=self.mapping_ttl,
             provider_cooldown=self.provider_cooldown,
             provider_failures=self.provider_failures,
+            limits=BodyLimits(
+                response=self.max_response_bytes,
+                error=self.max_error_bytes,
+                event=self.max_event_bytes,
+                stream=self.max_stream_bytes,
+                events_before_token=self.max_events_before_token,
+            ),
         )
 
     @property

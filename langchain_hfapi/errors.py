@@ -16,6 +16,7 @@ code that catches LangChain's provider-neutral errors keeps working. The tree
   x RateLimitError               429   `retry_after`           [ModelRateLimitError]
   x ProviderError                5xx   also in-stream errors   [ModelAPIError]
     + MalformedResponseError           unreadable answer
+      + ResponseTooLargeError          over a size bound; `limit` names it
   x APIConnectionError                 no answer at all        [ModelConnectionError]
     + APITimeoutError                  timed out               [ModelTimeoutError]
   x AllProvidersFailedError            every candidate failed; `errors` holds each
@@ -29,7 +30,7 @@ Message, body, `args` and `str()` never hold a token, URL user info or an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -64,6 +65,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderError",
     "RateLimitError",
+    "ResponseTooLargeError",
 ]
 
 
@@ -182,6 +184,21 @@ class ProviderError(HuggingFaceAPIError, ModelAPIError):
 
 class MalformedResponseError(ProviderError):
     """Raised when an answer cannot be read: not JSON, HTML, no `choices`."""
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """Raised when an answer passes a size bound (`max_response_bytes`, ...).
+
+    The connection is closed, and before the first token the next provider is
+    tried, as for any provider fault.
+
+    Attributes:
+        limit: The name of the setting that bounds it.
+    """
+
+    def __init__(self, message: str, *, limit: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
 
 
 class APIConnectionError(HuggingFaceAPIError, ModelConnectionError):

@@ -332,6 +332,7 @@ CORE_BASES = {
     "RateLimitError": core.ModelRateLimitError,
     "ProviderError": core.ModelAPIError,
     "MalformedResponseError": core.ModelAPIError,
+    "ResponseTooLargeError": core.ModelAPIError,
     "APIConnectionError": core.ModelConnectionError,
     "APITimeoutError": core.ModelTimeoutError,
     "AllProvidersFailedError": core.ModelError,

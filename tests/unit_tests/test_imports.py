@@ -24,6 +24,7 @@ EXPECTED_ALL = [
     "ProviderError",
     "ProviderInfo",
     "RateLimitError",
+    "ResponseTooLargeError",
     "__version__",
     "aget_mapping",
     "aget_models",

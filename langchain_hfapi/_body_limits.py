@@ -20,6 +20,7 @@ connection closed; before the first token the next provider is tried.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from langchain_hfapi.errors import MalformedResponseError, ResponseTooLargeError
@@ -73,7 +74,7 @@ class BodyDecoder:
     Example:
         >>> decoder = BodyDecoder("gzip", limit=10, setting="max_response_bytes")
         >>> import gzip
-        >>> decoder.feed(gzip.compress(b"hello"))
+        >>> list(decoder.feed(gzip.compress(b"hello")))
         [b'hello']
     """
 
@@ -92,13 +93,16 @@ class BodyDecoder:
         self.setting = setting
         self.size = 0
 
-    def feed(self, raw: bytes) -> list[bytes]:
-        """Decodes the next raw bytes.
+    def feed(self, raw: bytes) -> Iterator[bytes]:
+        """Decodes the next raw bytes, one piece at a time.
+
+        Pieces are produced as they are consumed, so a consumer that stops (a
+        bound of its own, such as `max_event_bytes`) stops the decompression.
 
         Args:
             raw: Bytes as read from the connection.
 
-        Returns:
+        Yields:
             Decoded pieces of at most 64 KiB each.
 
         Raises:
@@ -111,19 +115,19 @@ class BodyDecoder:
             self._decompressor = zlib.decompressobj(wbits)
         if self._decompressor is None:
             self._count(len(raw))
-            return [raw] if raw else []
-        pieces = []
+            if raw:
+                yield raw
+            return
         data = raw
-        try:
-            while data:
+        while data:
+            try:
                 piece = self._decompressor.decompress(data, PIECE)
-                data = self._decompressor.unconsumed_tail
-                self._count(len(piece))
-                if piece:
-                    pieces.append(piece)
-        except zlib.error as err:
-            raise MalformedResponseError(f"compressed body is corrupt: {err}") from None
-        return pieces
+            except zlib.error as err:
+                raise MalformedResponseError(f"compressed body is corrupt: {err}") from None
+            data = self._decompressor.unconsumed_tail
+            self._count(len(piece))
+            if piece:
+                yield piece
 
     def _count(self, size: int) -> None:
         self.size += size

@@ -9,29 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
 import httpx
 
+from langchain_hfapi._answers import (
+    body_collector,
+    check_events_before_token,
+    check_response,
+    decode_json,
+    is_event_stream,
+    whole_answer,
+    whole_answer_events,
+)
 from langchain_hfapi._client_core import (
     Answer,
     ClientCore,
     ClientSettings,
     RequestBody,
     attribution,
-    body_collector,
-    check_events_before_token,
-    check_response,
-    decode_json,
-    is_event_stream,
     new_async_http_client,
     transport_errors,
-    whole_answer,
-    whole_answer_events,
     with_context,
 )
+from langchain_hfapi._deadlines import CallClock
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._routing import Target, build_candidates
@@ -87,6 +90,32 @@ async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[N
         # before the loop itself is closed.
         await asyncio.sleep(0)
         await asyncio.sleep(0)
+
+
+async def _within(
+    step: Awaitable[_T], limit: float | None, late: str | Callable[[], APITimeoutError]
+) -> _T:
+    """Awaits `step` for at most `limit` seconds; a late step is cancelled.
+
+    Its own cleanup closes the response. `late` is the message of the
+    `APITimeoutError` raised, or a function that builds it.
+    """
+    if limit is None:
+        return await step
+    try:
+        return await asyncio.wait_for(step, limit)
+    except asyncio.TimeoutError:
+        raise (late() if callable(late) else APITimeoutError(late)) from None
+
+
+async def _within_total(chunks: AsyncIterator[bytes], clock: CallClock) -> AsyncIterator[bytes]:
+    """Passes chunks on until `total_timeout`, a stalled read included."""
+    while True:
+        try:
+            chunk = await _within(anext(chunks), clock.remaining(), clock.total_error)
+        except StopAsyncIteration:
+            return
+        yield chunk
 
 
 class AsyncChatStream:
@@ -204,7 +233,8 @@ class AsyncHFClient(ClientCore):
     ) -> tuple[Answer, dict[str, Any]]:
         """Async twin of `HFClient.complete`."""
         body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
-        plan = self.plan(await self.candidates(target))
+        clock = CallClock(self.settings)
+        plan = self.plan(await self.candidates(target), clock)
         attempt = plan.first()
         while True:
             cand = attempt.candidate
@@ -212,9 +242,12 @@ class AsyncHFClient(ClientCore):
                 await asyncio.sleep(attempt.delay)
             headers: httpx.Headers | None = None
             try:
-                response = await self._within_deadline(self._send(cand, body, stream=False))
+                limit, why = clock.attempt_limit()
+                sent = self._send(cand, body, stream=False)
+                response = await _within(sent, limit, f"no answer within {why} s")
                 headers = response.headers
-                answer = await self._read_answer(response)
+                reading = self._read_answer(response, clock)
+                answer = await _within(reading, clock.remaining(), clock.total_error)
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand, headers))
                 continue
@@ -224,33 +257,23 @@ class AsyncHFClient(ClientCore):
     async def open_stream(self, target: Target, payload: Mapping[str, Any]) -> AsyncChatStream:
         """Async twin of `HFClient.open_stream`."""
         body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
-        plan = self.plan(await self.candidates(target))
+        clock = CallClock(self.settings)
+        plan = self.plan(await self.candidates(target), clock)
         attempt = plan.first()
         while True:
             cand = attempt.candidate
             if attempt.delay:
                 await asyncio.sleep(attempt.delay)
             try:
-                stream = await self._within_deadline(self._prime(cand, body))
+                limit, why = clock.attempt_limit()
+                priming = self._prime(cand, body, clock)
+                stream = await _within(priming, limit, f"no first token within {why} s")
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand))
                 continue
             plan.succeeded(attempt)
             stream.metadata.update(attribution(cand, stream._response.headers, plan))
             return stream
-
-    async def _within_deadline(self, step: Awaitable[_T]) -> _T:
-        """Awaits `step`, bounded by `first_token_timeout` when it is set.
-
-        A late step is cancelled; its own cleanup closes the response.
-        """
-        limit = self.settings.first_token_timeout
-        if limit is None:
-            return await step
-        try:
-            return await asyncio.wait_for(step, limit)
-        except asyncio.TimeoutError:
-            raise APITimeoutError(f"no first token within {limit} s") from None
 
     async def _send(self, cand: Candidate, body: RequestBody, *, stream: bool) -> httpx.Response:
         """Sends one request; returns once the headers arrived (body unread)."""
@@ -264,10 +287,10 @@ class AsyncHFClient(ClientCore):
         with transport_errors(cand.url):
             return await http.send(request, stream=True)
 
-    async def _read_answer(self, response: httpx.Response) -> Answer:
+    async def _read_answer(self, response: httpx.Response, clock: CallClock) -> Answer:
         """Async twin of `HFClient._read_answer`."""
         if response.status_code < 300 and is_event_stream(response):
-            events = self._events(response)
+            events = self._events(response, clock)
             try:
                 return [event async for event in events]
             finally:
@@ -287,10 +310,10 @@ class AsyncHFClient(ClientCore):
         finally:
             await response.aclose()
 
-    async def _prime(self, cand: Candidate, body: RequestBody) -> AsyncChatStream:
+    async def _prime(self, cand: Candidate, body: RequestBody, clock: CallClock) -> AsyncChatStream:
         """Sends the request and reads events until the first token."""
         response = await self._send(cand, body, stream=True)
-        events = self._events(response)
+        events = self._events(response, clock)
         try:
             if response.status_code >= 300 or not is_event_stream(response):
                 await events.aclose()
@@ -312,11 +335,16 @@ class AsyncHFClient(ClientCore):
             await response.aclose()
             raise
 
-    async def _events(self, response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
+    async def _events(
+        self, response: httpx.Response, clock: CallClock
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """Async twin of `HFClient._events`."""
         reader = EventReader(response.headers.get("content-encoding", ""), self.settings.limits)
+        chunks = response.aiter_raw()
+        if clock.deadline is not None:
+            chunks = _within_total(chunks, clock)
         with transport_errors():
-            async for chunk in response.aiter_raw():
+            async for chunk in chunks:
                 for event in reader.feed(chunk):
                     yield event
                 if reader.stopped:

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 import weakref
@@ -17,63 +15,42 @@ from typing import Any
 
 import httpx
 
+from langchain_hfapi._answers import (
+    body_collector,
+    check_events_before_token,
+    check_response,
+    decode_json,
+    is_event_stream,
+    whole_answer,
+    whole_answer_events,
+)
 from langchain_hfapi._client_core import (
     Answer,
     ClientCore,
     ClientSettings,
     RequestBody,
     attribution,
-    body_collector,
-    check_events_before_token,
-    check_response,
-    decode_json,
-    header_timeout,
-    is_event_stream,
     new_http_client,
-    restore_body_timeout,
     transport_errors,
-    whole_answer,
-    whole_answer_events,
     with_context,
 )
+from langchain_hfapi._deadlines import CallClock
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._routing import Target, build_candidates
 from langchain_hfapi._stream_events import EventReader, has_content
+from langchain_hfapi._sync_deadline import Watchdog, send_within
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
 __all__ = ["ChatStream", "HFClient"]
 
 
-class _Watchdog:
-    """Shuts a response's socket down if the first token is late (sync only).
-
-    A blocked `recv` cannot be interrupted from its own thread; shutting the
-    socket down from a timer thread ends it with an error, which the caller
-    turns into `APITimeoutError`.
-    """
-
-    def __init__(self, response: httpx.Response, deadline: float) -> None:
-        self._deadline = deadline
-        self._response = response
-        self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        stream = self._response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):  # already closed
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-    def expired(self) -> bool:
-        """Checks whether the deadline has passed."""
-        return time.monotonic() >= self._deadline
-
-    def cancel(self) -> None:
-        """Stops the timer (the first token arrived, or the attempt ended)."""
-        self._timer.cancel()
+def _within_total(chunks: Iterator[bytes], clock: CallClock) -> Iterator[bytes]:
+    """Passes chunks on until `total_timeout` (reads themselves are bounded by it)."""
+    for chunk in chunks:
+        if clock.passed():
+            raise clock.total_error()
+        yield chunk
 
 
 class ChatStream:
@@ -226,7 +203,8 @@ class HFClient(ClientCore):
             HuggingFaceAPIError: The typed error once failover gave up.
         """
         body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
-        plan = self.plan(self.candidates(target))
+        clock = CallClock(self.settings)
+        plan = self.plan(self.candidates(target), clock)
         attempt = plan.first()
         while True:
             cand = attempt.candidate
@@ -234,9 +212,9 @@ class HFClient(ClientCore):
                 time.sleep(attempt.delay)
             headers: httpx.Headers | None = None
             try:
-                response = self._send(cand, body, stream=False)
+                response = self._send(cand, body, clock, stream=False)
                 headers = response.headers
-                answer = self._read_answer(response)
+                answer = self._read_answer(response, clock)
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand, headers))
                 continue
@@ -260,14 +238,15 @@ class HFClient(ClientCore):
             HuggingFaceAPIError: The typed error once failover gave up.
         """
         body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
-        plan = self.plan(self.candidates(target))
+        clock = CallClock(self.settings)
+        plan = self.plan(self.candidates(target), clock)
         attempt = plan.first()
         while True:
             cand = attempt.candidate
             if attempt.delay:
                 time.sleep(attempt.delay)
             try:
-                stream = self._prime(cand, body)
+                stream = self._prime(cand, body, clock)
             except HuggingFaceAPIError as err:
                 attempt = plan.next_after(attempt, with_context(err, cand))
                 continue
@@ -275,32 +254,37 @@ class HFClient(ClientCore):
             stream.metadata.update(attribution(cand, stream._response.headers, plan))
             return stream
 
-    def _send(self, cand: Candidate, body: RequestBody, *, stream: bool) -> httpx.Response:
-        """Sends one request; returns once the headers arrived (body unread)."""
+    def _send(
+        self, cand: Candidate, body: RequestBody, clock: CallClock, *, stream: bool
+    ) -> httpx.Response:
+        """Sends one request; returns once the headers arrived (body unread).
+
+        Connecting, sending and the wait for the headers together stay within
+        the attempt's limit (`first_token_timeout`, `total_timeout`).
+        """
+        limit, why = clock.attempt_limit()
         request = self.http.build_request(
             "POST",
             cand.url,
             content=body.for_model(cand.wire_model),
             headers=self.headers(stream=stream),
-            timeout=header_timeout(self.settings),
+            timeout=clock.send_timeout(limit),
         )
-        try:
+
+        def send() -> httpx.Response:
             with transport_errors(cand.url):
-                response = self.http.send(request, stream=True)
-        except APITimeoutError as err:
-            limit = self.settings.first_token_timeout
-            shortened = limit is not None and request.extensions["timeout"]["read"] == limit
-            if shortened and isinstance(err.__cause__, httpx.ReadTimeout):
-                raise APITimeoutError(f"no first token within {limit} s") from err
-            raise
-        restore_body_timeout(response, self.settings)
+                return self.http.send(request, stream=True)
+
+        response = send_within(send, limit, why)
+        # httpcore reads a request's timeout when the body starts: the normal bound.
+        response.request.extensions["timeout"] = clock.body_timeout()
         return response
 
-    def _read_answer(self, response: httpx.Response) -> Answer:
+    def _read_answer(self, response: httpx.Response, clock: CallClock) -> Answer:
         """Reads a whole answer; a server that streamed anyway gives its events."""
         if response.status_code < 300 and is_event_stream(response):
             try:
-                return list(self._events(response))
+                return list(self._events(response, clock))
             finally:
                 response.close()
         return whole_answer(response, self._read(response))
@@ -317,21 +301,22 @@ class HFClient(ClientCore):
         finally:
             response.close()
 
-    def _prime(self, cand: Candidate, body: RequestBody) -> ChatStream:
+    def _prime(self, cand: Candidate, body: RequestBody, clock: CallClock) -> ChatStream:
         """Sends the request and reads events until the first token.
 
-        With `first_token_timeout`, a watchdog shuts the socket down when the
-        deadline passes before the first token, which ends a blocked read.
+        Within the attempt's limit, a watchdog ends a wait for the first
+        token that would block past it.
         """
-        limit = self.settings.first_token_timeout
+        limit, why = clock.attempt_limit()
         deadline = None if limit is None else time.monotonic() + limit
-        response = self._send(cand, body, stream=True)
-        watchdog = None if deadline is None else _Watchdog(response, deadline)
+        response = self._send(cand, body, clock, stream=True)
+        watchdog = None if deadline is None else Watchdog(response, deadline)
+        late = APITimeoutError(f"no first token within {why} s")
         try:
             if response.status_code >= 300 or not is_event_stream(response):
                 whole = whole_answer_events(response, self._read(response))
                 return ChatStream(response, None, whole, {}, cand)
-            events = self._events(response)
+            events = self._events(response, clock)
             buffered: list[dict[str, Any]] = []
             for event in events:
                 buffered.append(event)
@@ -339,12 +324,11 @@ class HFClient(ClientCore):
                     break
                 check_events_before_token(len(buffered), self.settings.limits)
             if watchdog is not None and watchdog.expired():
-                raise APITimeoutError(f"no first token within {limit} s")
+                raise late
             return ChatStream(response, events, buffered, {}, cand)
         except HuggingFaceAPIError as err:
             response.close()
-            late = watchdog is not None and watchdog.expired()
-            error = APITimeoutError(f"no first token within {limit} s") if late else err
+            error = late if watchdog is not None and watchdog.expired() else err
             raise with_context(error, cand, response.headers) from err
         except BaseException:
             response.close()
@@ -353,11 +337,16 @@ class HFClient(ClientCore):
             if watchdog is not None:
                 watchdog.cancel()
 
-    def _events(self, response: httpx.Response) -> Generator[dict[str, Any], None, None]:
+    def _events(
+        self, response: httpx.Response, clock: CallClock
+    ) -> Generator[dict[str, Any], None, None]:
         """Decodes the response body into stream events until `[DONE]` or its end."""
         reader = EventReader(response.headers.get("content-encoding", ""), self.settings.limits)
+        chunks = response.iter_raw()
+        if clock.deadline is not None:
+            chunks = _within_total(chunks, clock)
         with transport_errors():
-            for chunk in response.iter_raw():
+            for chunk in chunks:
                 yield from reader.feed(chunk)
                 if reader.stopped:
                     break

@@ -17,23 +17,21 @@ import httpx
 from pydantic import SecretStr
 
 from langchain_hfapi._auth import MISSING_TOKEN_HELP
-from langchain_hfapi._body_limits import ACCEPT_ENCODING, DEFAULT_LIMITS, BodyCollector, BodyLimits
-from langchain_hfapi._completions import check_completion
-from langchain_hfapi._error_bodies import error_from_response, excerpt
+from langchain_hfapi._body_limits import ACCEPT_ENCODING, DEFAULT_LIMITS, BodyLimits
+from langchain_hfapi._deadlines import CallClock
+from langchain_hfapi._error_bodies import excerpt
 from langchain_hfapi._failover import Candidate, FailoverPlan
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES, ProviderHealth
 from langchain_hfapi._input_checks import check_connection, encode_json
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL, MappingCache
 from langchain_hfapi._redact import scrub_exception
-from langchain_hfapi._stream_events import Answer, completion_events
+from langchain_hfapi._stream_events import Answer
 from langchain_hfapi._version import __version__
 from langchain_hfapi.errors import (
     APIConnectionError,
     APITimeoutError,
     HuggingFaceAPIError,
-    MalformedResponseError,
     MissingAuthError,
-    ResponseTooLargeError,
 )
 
 __all__ = [
@@ -43,16 +41,9 @@ __all__ = [
     "ClientCore",
     "ClientSettings",
     "RequestBody",
-    "body_collector",
-    "check_events_before_token",
-    "header_timeout",
-    "is_event_stream",
     "new_async_http_client",
     "new_http_client",
-    "restore_body_timeout",
     "transport_errors",
-    "whole_answer",
-    "whole_answer_events",
 ]
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
@@ -81,6 +72,8 @@ class ClientSettings:
         timeout: Bound of each request's connect, write and every read
             (seconds or `httpx.Timeout`): a stalled request fails after it.
         max_retries: Retries of one provider before the next is tried.
+        total_timeout: Seconds a whole call may take, retries and stream
+            included (`_deadlines`).
         first_token_timeout: Seconds a stream may take to produce its first
             token (or a whole answer its headers) before the next provider.
         mapping_ttl: Seconds a fetched provider mapping stays fresh.
@@ -100,6 +93,7 @@ class ClientSettings:
     timeout: float | httpx.Timeout | None = field(default_factory=lambda: DEFAULT_TIMEOUT)
     max_retries: int = 2
     first_token_timeout: float | None = None
+    total_timeout: float | None = None
     mapping_ttl: float = DEFAULT_MAPPING_TTL
     provider_cooldown: float = DEFAULT_COOLDOWN
     provider_failures: int = DEFAULT_FAILURES
@@ -207,36 +201,14 @@ class ClientCore:
                 headers["X-HF-Bill-To"] = self.settings.bill_to
         return headers
 
-    def plan(self, candidates: list[Candidate]) -> FailoverPlan:
+    def plan(self, candidates: list[Candidate], clock: CallClock) -> FailoverPlan:
         """Creates the failover plan for one call."""
-        return FailoverPlan(candidates, self.settings.max_retries, self.health)
+        return FailoverPlan(candidates, self.settings.max_retries, self.health, clock=clock)
 
     def mapping_request(self, repo_id: str) -> tuple[str, dict[str, str]]:
         """Returns the Hub URL and query for a model's provider mapping."""
         url = f"{self.settings.hub_url.rstrip('/')}/api/models/{repo_id}"
         return url, {"expand": "inferenceProviderMapping"}
-
-
-def header_timeout(settings: ClientSettings) -> httpx.Timeout:
-    """Returns the timeout for sending a chat request and waiting for its headers.
-
-    With `first_token_timeout`, the wait for the response headers is bounded by
-    it (a provider that does not even answer is abandoned).
-    """
-    base = httpx.Timeout(settings.timeout)
-    limit = settings.first_token_timeout
-    if limit is None or (base.read is not None and base.read <= limit):
-        return base
-    return httpx.Timeout(connect=base.connect, read=limit, write=base.write, pool=base.pool)
-
-
-def restore_body_timeout(response: httpx.Response, settings: ClientSettings) -> None:
-    """Sets the normal read timeout for the body of a response.
-
-    Used after sending with `header_timeout`: httpcore reads the request's
-    timeout only when the body starts, so the body gets the normal bound.
-    """
-    response.request.extensions["timeout"] = httpx.Timeout(settings.timeout).as_dict()
 
 
 def new_http_client(settings: ClientSettings) -> httpx.Client:
@@ -285,138 +257,6 @@ class RequestBody:
             UTF-8 JSON, non-ASCII characters kept as they are.
         """
         return b'{"model": ' + json.dumps(wire_model, ensure_ascii=False).encode() + self._rest
-
-
-def check_response(response: httpx.Response, body: bytes) -> None:
-    """Raises the typed error of an HTTP error or redirect response.
-
-    Redirects are never followed: the token is sent only to the configured
-    router, Hub or `base_url` hosts.
-
-    Raises:
-        HuggingFaceAPIError: For any status >= 300.
-    """
-    status = response.status_code
-    if 300 <= status < 400:
-        location = response.headers.get("location", "?")
-        msg = f"unexpected redirect to {location} (not followed, to keep the token)"
-        raise HuggingFaceAPIError(
-            msg, status_code=status, request_id=response.headers.get("x-request-id")
-        )
-    if status >= 400:
-        raise error_from_response(status, response.headers, body)
-
-
-def decode_json(response: httpx.Response, body: bytes) -> dict[str, Any]:
-    """Decodes a whole answer, refusing HTML pages and non-objects.
-
-    Raises:
-        MalformedResponseError: If the body is not a JSON object.
-    """
-    kind = response.headers.get("content-type", "")
-    start = body[:1024].decode("utf-8", errors="replace")  # decoded only for a message
-    if "html" in kind:
-        msg = f"expected JSON, got an HTML page ({kind}): {excerpt(start, 120)}"
-        raise MalformedResponseError(msg, status_code=response.status_code)
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python can
-        data = None
-    if not isinstance(data, dict):
-        msg = f"answer is not a JSON object: {excerpt(start, 120)}"
-        raise MalformedResponseError(msg, status_code=response.status_code)
-    return data
-
-
-def is_event_stream(response: httpx.Response) -> bool:
-    """Checks whether the response's content type is `text/event-stream`."""
-    return "event-stream" in response.headers.get("content-type", "")
-
-
-def raise_not_event_stream(response: httpx.Response, body: bytes) -> None:
-    """Raises when a stream request got something other than an event stream.
-
-    Args:
-        response: The response, status already checked.
-        body: Its body (read only when it is not an event stream).
-
-    Raises:
-        MalformedResponseError: With an excerpt of what came instead.
-    """
-    kind = response.headers.get("content-type", "")
-    text = body.decode("utf-8", errors="replace")
-    msg = f"expected an event stream, got {kind or 'no content type'}: {excerpt(text, 120)}"
-    raise MalformedResponseError(msg, status_code=response.status_code)
-
-
-def body_collector(response: httpx.Response, limits: BodyLimits) -> BodyCollector:
-    """Creates the bounded reader of a response's whole body.
-
-    An error body is cut at `max_error_bytes` (only an excerpt is kept); any
-    other body may not pass `max_response_bytes`.
-
-    Raises:
-        MalformedResponseError: For a content encoding other than gzip or deflate.
-    """
-    encoding = response.headers.get("content-encoding", "")
-    if response.status_code >= 300:
-        return BodyCollector(encoding, limits.error, "max_error_bytes", truncate=True)
-    return BodyCollector(encoding, limits.response, "max_response_bytes")
-
-
-def check_events_before_token(count: int, limits: BodyLimits) -> None:
-    """Stops a stream that sent too many events without content before its first token.
-
-    Raises:
-        ResponseTooLargeError: Past `max_events_before_token`.
-    """
-    if count > limits.events_before_token:
-        msg = (
-            f"more than max_events_before_token={limits.events_before_token} events "
-            "without content before the first token"
-        )
-        raise ResponseTooLargeError(msg, limit="max_events_before_token")
-
-
-def whole_answer(response: httpx.Response, body: bytes) -> dict[str, Any]:
-    """Checks a whole answer's status and shape and decodes it.
-
-    Args:
-        response: The response, headers read.
-        body: Its whole body.
-
-    Returns:
-        The chat completion.
-
-    Raises:
-        HuggingFaceAPIError: The typed error of an error status, or
-            `MalformedResponseError` for anything but a chat completion.
-    """
-    check_response(response, body)
-    return check_completion(decode_json(response, body))
-
-
-def whole_answer_events(response: httpx.Response, body: bytes) -> list[dict[str, Any]]:
-    """Reads the answer to a stream request that is not an event stream.
-
-    Some servers ignore `"stream": true` and send a whole JSON answer; it
-    becomes one event.
-
-    Args:
-        response: The response, headers read.
-        body: Its whole body.
-
-    Returns:
-        The whole answer as stream events.
-
-    Raises:
-        HuggingFaceAPIError: The typed error of an error status, or
-            `MalformedResponseError` for anything but a JSON chat completion.
-    """
-    check_response(response, body)
-    if "json" not in response.headers.get("content-type", ""):
-        raise_not_event_stream(response, body)
-    return completion_events(whole_answer(response, body))
 
 
 def attribution(cand: Candidate, headers: httpx.Headers, plan: FailoverPlan) -> dict[str, Any]:

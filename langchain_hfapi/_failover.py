@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_hfapi._deadlines import MAX_PROVIDERS, MAX_RETRY_WAIT, CallClock
 from langchain_hfapi._health import ProviderHealth
 from langchain_hfapi._retry import MAX_RETRY_AFTER, backoff_delay
 from langchain_hfapi.errors import (
@@ -103,15 +104,23 @@ class FailoverPlan:
         max_retries: Retries of one provider on retryable errors.
         health: Shared provider health, to skip providers that are cooling down.
         rand: Source of uniform numbers for the backoff jitter.
+        clock: The call's deadlines: no wait or attempt starts past
+            `total_timeout`.
+
+    At most `MAX_PROVIDERS` candidates are tried, and at most `MAX_RETRY_WAIT`
+    seconds are spent waiting between retries; past that a provider that asked
+    for another wait is left for the next one.
     """
 
     candidates: Sequence[Candidate]
     max_retries: int
     health: ProviderHealth | None = None
     rand: Callable[[], float] = random.random
+    clock: CallClock | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)
     _queue: list[Candidate] = field(default_factory=list)
     _errors: list[HuggingFaceAPIError] = field(default_factory=list)
+    _waited: float = 0.0
 
     def first(self) -> Attempt:
         """Returns the first attempt, skipping providers that are cooling down.
@@ -126,12 +135,12 @@ class FailoverPlan:
         if not self.candidates:
             msg = "FailoverPlan needs at least one candidate"
             raise ValueError(msg)
-        self._queue = list(self.candidates)
+        self._queue = list(self.candidates[:MAX_PROVIDERS])
         attempt = self._next_ready()
         if attempt is not None:
             return attempt
         assert self.health is not None  # only health makes a candidate unready
-        return Attempt(min(self.candidates, key=self.health.cooldown_ends))
+        return Attempt(min(self.candidates[:MAX_PROVIDERS], key=self.health.cooldown_ends))
 
     def _next_ready(self) -> Attempt | None:
         """Pops queued candidates until one is admitted; records the skipped ones.
@@ -172,11 +181,17 @@ class FailoverPlan:
                 self.health.record_success(cand)
         if not should_move_on(error):
             raise error
+        if self.clock is not None and self.clock.passed():
+            late = self.clock.total_error().with_context(provider=cand.label, model=cand.repo_id)
+            raise late from error
         retry_after = error.retry_after
         wait_ok = retry_after is None or retry_after <= MAX_RETRY_AFTER
         if is_retryable(error) and attempt.retry < self.max_retries and wait_ok:
             delay = backoff_delay(attempt.retry + 1, retry_after, self.rand)
-            return Attempt(cand, attempt.retry + 1, delay)
+            left = self.clock.remaining() if self.clock is not None else None
+            if self._waited + delay <= MAX_RETRY_WAIT and (left is None or delay < left):
+                self._waited += delay
+                return Attempt(cand, attempt.retry + 1, delay)
         self._errors.append(error)
         following = self._next_ready()
         if following is not None:

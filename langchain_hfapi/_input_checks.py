@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 RESERVED_BODY_KEYS = ("model", "stream", "messages")
-_SECONDS = ("timeout", "first_token_timeout", "mapping_ttl", "provider_cooldown")
+_SECONDS = ("timeout", "first_token_timeout", "total_timeout", "mapping_ttl", "provider_cooldown")
 _URLS = ("router_url", "hub_url", "base_url")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 

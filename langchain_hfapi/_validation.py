@@ -17,7 +17,13 @@ from langchain_hfapi._redact import warn
 
 __all__ = ["check_settings", "collect_extra_kwargs"]
 
-_POSITIVE_SECONDS = ("timeout", "first_token_timeout", "mapping_ttl", "provider_cooldown")
+_POSITIVE_SECONDS = (
+    "timeout",
+    "first_token_timeout",
+    "total_timeout",
+    "mapping_ttl",
+    "provider_cooldown",
+)
 _POSITIVE_COUNTS = (
     "max_tokens",
     "max_input_chars",

@@ -156,8 +156,10 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     max_retries: int = 2
     """Retries of one provider (429, 5xx, connection) before the next one."""
     first_token_timeout: float | None = None
-    """Seconds a provider may take to its first token (streams) or its response
-    headers (whole answers) before the next provider is tried."""
+    """Seconds an attempt may take, connecting included, to its first token
+    (streams) or its response headers (whole answers) before the next provider."""
+    total_timeout: float | None = None
+    """Seconds a whole call may take: every attempt, the waits, and the stream."""
     max_input_chars: int | None = None
     """Trim the oldest turns beyond this many characters (None: never)."""
     model_aliases: dict[str, str] = Field(default_factory=dict)
@@ -276,6 +278,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             ),
             max_retries=self.max_retries,
             first_token_timeout=self.first_token_timeout,
+            total_timeout=self.total_timeout,
             mapping_ttl=self.mapping_ttl,
             provider_cooldown=self.provider_cooldown,
             provider_failures=self.provider_failures,

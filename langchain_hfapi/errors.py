@@ -209,6 +209,9 @@ class APITimeoutError(APIConnectionError, ModelTimeoutError):
     """Raised when a request, or the wait for the first token, timed out."""
 
 
+_LISTED_ERRORS = 10  # providers named in the message (all are in `errors`)
+
+
 class AllProvidersFailedError(HuggingFaceAPIError):
     """Raised when every candidate provider failed.
 
@@ -222,8 +225,10 @@ class AllProvidersFailedError(HuggingFaceAPIError):
             + (f" {err.status_code}" if err.status_code is not None else "")
             + f" {err.message}"
             + (f" [request_id={err.request_id}]" if err.request_id else "")
-            for err in errors
+            for err in errors[:_LISTED_ERRORS]
         )
+        if len(errors) > _LISTED_ERRORS:
+            lines += f"; and {len(errors) - _LISTED_ERRORS} more"
         super().__init__(f"All providers failed: {lines}", model=model)
         self.errors = errors
         self.is_retryable = any(err.is_retryable for err in errors)

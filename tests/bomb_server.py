@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import http.server
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from itertools import chain
@@ -37,7 +38,13 @@ def _endless(piece: bytes, total: int | None = None) -> Iterator[bytes]:
         sent += len(piece)
 
 
-# attack -> (status, headers, body pieces factory)
+def _trickle(piece: bytes, every: float) -> Iterator[bytes]:
+    while True:
+        time.sleep(every)
+        yield piece
+
+
+# attack -> (status, headers)
 ATTACKS = {
     "gzip_bomb_answer": (200, {"Content-Type": "application/json", "Content-Encoding": "gzip"}),
     "gzip_bomb_stream": (200, {"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}),
@@ -46,6 +53,7 @@ ATTACKS = {
     "endless_answer": (200, {"Content-Type": "application/json"}),
     "empty_event_flood": (200, {"Content-Type": "text/event-stream"}),
     "endless_stream": (200, {"Content-Type": "text/event-stream"}),
+    "comments_after_token": (200, {"Content-Type": "text/event-stream"}),
 }
 
 
@@ -58,6 +66,8 @@ def _body(attack: str, bomb: bytes) -> Iterator[bytes]:
         return chain([b'{"error": "'], _endless(b"e" * 65536, 200 * MiB), [b'"}'])
     if attack == "endless_answer":
         return chain([b'{"choices": [{"message": {"content": "'], _endless(b"z" * 65536))
+    if attack == "comments_after_token":  # one token, then keep-alive comments forever
+        return chain([_EVENT], _trickle(b": keep-alive\n\n", 0.05))
     if attack == "empty_event_flood":
         return _endless(b"data: {}\n\n" * 4096)
     return _endless(_EVENT * 1024)  # endless_stream

@@ -7,8 +7,8 @@ Conventions (described in docs/testing.md):
 - A ```text block that follows a Python block (only blank lines between) is the
   output that block prints; `...` matches any text (doctest's ELLIPSIS). A
   Python block without one must print nothing.
-- `<!-- no-run -->` on a line just before a block skips it (signatures, or
-  code that needs the real network).
+- `<!-- no-run -->` (or `<!-- no-run: reason -->`) on a line just before a
+  block skips it (signatures, or code that needs the real network).
 - `<!-- fake-router: PROVIDER REPLY ... -->` just before a block scripts the next
   chat replies of PROVIDER on the fake router: an HTTP status (`503`), `reset`
   (connection closed before any byte), `reset-mid-stream` (closed after the
@@ -37,7 +37,7 @@ from tests.router_server import RouterServer, Step
 __all__ = ["Block", "page_blocks", "redirected_to", "run_page"]
 
 _FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
-_NO_RUN = "<!-- no-run -->"
+_NO_RUN = "<!-- no-run"
 _SCRIPT = re.compile(r"^<!-- fake-router: (\S+) ((?:\S+ ?)+) -->$")
 _HOSTS = {"router.huggingface.co": "", "huggingface.co": "", "localhost": "/local"}
 
@@ -85,7 +85,9 @@ def page_blocks(text: str) -> list[Block]:
             end += 1
         indent = len(match.group(1))
         code = "\n".join(line[indent:] for line in lines[index + 1 : end]) + "\n"
-        block = Block(index + 1, match.group(2), code, run=_NO_RUN not in comments)
+        block = Block(
+            index + 1, match.group(2), code, run=not any(c.startswith(_NO_RUN) for c in comments)
+        )
         for comment in comments:
             if script := _SCRIPT.match(comment):
                 block.scripts.append((script.group(1), script.group(2).split()))

@@ -22,6 +22,7 @@ def docs_router(
     return router
 
 
+@pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_python_example_prints_what_the_page_shows(
     page: Path, docs_router: RouterServer
@@ -51,7 +52,7 @@ print(x * 21)
 42
 ```
 
-<!-- no-run -->
+<!-- no-run: a signature -->
 ```python
 raise RuntimeError("never run")
 ```

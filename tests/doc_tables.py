@@ -18,10 +18,13 @@ import langchain_core.exceptions as core_exceptions
 from pydantic import BaseModel
 
 __all__ = [
+    "GUIDE_SECTIONS",
+    "REFERENCE_SECTIONS",
     "broken_links",
     "doctest_failures",
     "exception_tree_problems",
     "mapping_problems",
+    "missing_sections",
     "settings_problems",
     "table_rows",
 ]
@@ -145,3 +148,17 @@ def doctest_failures(module: Any) -> tuple[int, str]:
     for test in doctest.DocTestFinder(exclude_empty=True).find(module, module.__name__):
         runner.run(test, out=report.append)
     return runner.tries, "".join(report)
+
+
+GUIDE_SECTIONS = ("## Description", "## Execution Steps", "## Usage Example")
+REFERENCE_SECTIONS = ("## Overview", "## More details")
+
+
+def missing_sections(text: str, sections: tuple[str, ...]) -> list[str]:
+    """The `sections` (level-2 headings) that `text` lacks, or has out of order."""
+    headings = [line.strip() for line in text.splitlines() if line.startswith("## ")]
+    present = [h for h in headings if h in sections]
+    missing = [s for s in sections if s not in headings]
+    if not missing and present[: len(sections)] != list(sections):
+        return [f"out of order: {present}"]
+    return missing

@@ -13,10 +13,13 @@ import langchain_hfapi
 from langchain_hfapi import ChatHuggingFaceAPI, errors
 from langchain_hfapi._aliases import MODEL_ALIASES
 from tests.doc_tables import (
+    GUIDE_SECTIONS,
+    REFERENCE_SECTIONS,
     broken_links,
     doctest_failures,
     exception_tree_problems,
     mapping_problems,
+    missing_sections,
     settings_problems,
 )
 
@@ -168,4 +171,31 @@ def test_a_link_to_a_missing_page_or_heading_is_reported(tmp_path: Path) -> None
     assert broken_links(page) == [
         "page.md: missing.md: no such file",
         "page.md: other.md#nothing: no such heading",
+    ]
+
+
+# --- page formats ----------------------------------------------------------------
+
+GUIDES = sorted((DOCS / "guides").glob("*.md"))
+REFERENCES = [
+    DOCS / name for name in ("api.md", "errors.md", "settings.md", "cli.md", "testing.md")
+]
+
+
+@pytest.mark.parametrize("page", GUIDES, ids=lambda p: p.name)
+def test_each_guide_has_description_execution_steps_and_usage_example(page: Path) -> None:
+    assert missing_sections(page.read_text(encoding="utf-8"), GUIDE_SECTIONS) == []
+
+
+@pytest.mark.parametrize("page", REFERENCES, ids=lambda p: p.name)
+def test_each_reference_page_has_overview_and_more_details(page: Path) -> None:
+    assert missing_sections(page.read_text(encoding="utf-8"), REFERENCE_SECTIONS) == []
+
+
+def test_a_guide_without_its_sections_in_order_is_reported() -> None:
+    text = "# How to\n\n## Execution Steps\n\n## Description\n\n## Usage Example\n"
+    assert missing_sections(text, GUIDE_SECTIONS) != []
+    assert missing_sections("# How to\n\n## Description\n", GUIDE_SECTIONS) == [
+        "## Execution Steps",
+        "## Usage Example",
     ]

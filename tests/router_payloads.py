@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tests import router_answers as ra
 from tests.router_script import (
     CONVERSATIONAL,
     JsonBody,
@@ -282,8 +283,12 @@ def chat_reply(
     model: str,
     style: str = "last",
     force_json: bool = False,
+    realistic: bool = True,
 ) -> Reply:
     """The default chat answer (JSON completion or SSE stream) for ``request``.
+
+    With ``realistic``, a request binding tools gets a tool call, and one with
+    ``response_format`` gets matching JSON (see `tests.router_answers`).
 
     Args:
         request: The OpenAI chat request body.
@@ -292,10 +297,16 @@ def chat_reply(
         model: Model name reported in the payload.
         style: Streaming usage style.
         force_json: Answer a stream request with a JSON completion.
+        realistic: Answer tools and JSON schemas as a model would (else ``text``).
     """
-    tokens, finish = apply_limits(text, request)
     prompt = count_prompt_words(request.get("messages"))
     cid = f"chatcmpl-{number}"
+    call = ra.chosen_tool_call(request) if realistic else None
+    if call is not None:
+        return _tool_call_reply(request, call, cid, model, prompt, force_json=force_json)
+    if realistic:
+        text = ra.tool_result_text(request) or ra.json_answer(request, text) or text
+    tokens, finish = apply_limits(text, request)
     if request.get("stream") is not True or force_json:
         return json_reply(200, completion_json(cid, model, tokens, finish, prompt))
     options = request.get("stream_options")
@@ -303,6 +314,32 @@ def chat_reply(
     chunks = stream_chunks(cid, model, tokens, finish, prompt, style=style, include_usage=include)
     pieces = [sse(chunk) for chunk in chunks] + [DONE]
     return Reply(200, "text/event-stream", pieces, chunked=True)
+
+
+def _tool_call_reply(
+    request: Mapping[str, Any],
+    call: ra.ToolCall,
+    cid: str,
+    model: str,
+    prompt: int,
+    *,
+    force_json: bool,
+) -> Reply:
+    """A whole answer or a stream calling one tool (``finish_reason: tool_calls``)."""
+    spent = len(call[1].split())
+    if request.get("stream") is not True or force_json:
+        body = completion_json(cid, model, [], "tool_calls", prompt)
+        body["choices"][0]["message"] = ra.tool_call_message(call, int(cid.split("-")[-1]))
+        body["usage"] = usage(prompt, spent)
+        return json_reply(200, body)
+    chunks = stream_chunks(cid, model, [], "tool_calls", prompt)
+    deltas = ra.tool_call_deltas(call, int(cid.split("-")[-1]))
+    middle = [
+        {**chunks[0], "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas
+    ]
+    chunks[-1]["usage"] = usage(prompt, spent)
+    events = [chunks[0], *middle, chunks[-1]]
+    return Reply(200, "text/event-stream", [sse(e) for e in events] + [DONE], chunked=True)
 
 
 def route_of(path: str) -> str:

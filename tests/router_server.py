@@ -357,6 +357,7 @@ class RouterServer:
             step = failure[3]
         chosen = step or Step()
         text = chosen.answer
+        realistic = text is None and provider not in self.answers
         if text is None:
             text = self.answers.get(provider, f"Hello from {provider}.")
 
@@ -368,6 +369,7 @@ class RouterServer:
                 model=served_model,
                 style=self.usage_style.get(provider, "last"),
                 force_json=chosen.stream_json_for_stream,
+                realistic=realistic,
             )
 
         return rp.step_reply(chosen, headers, default)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from langchain_hfapi import ChatHuggingFaceAPI
+from langchain_hfapi._state import PROCESS_STORE
 from tests.router_server import RouterServer
 
 TOKEN = "hf_loopback_secret_0123456789"
@@ -32,6 +33,19 @@ def router(router_session: RouterServer) -> Iterator[RouterServer]:
     yield router_session
     router_session.reset()
     gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    """Starts each test with no provider health and no cached mapping.
+
+    Both are process-wide (shared by every model, as in production); the
+    loopback router keeps one URL for the session, so a test would otherwise
+    see the providers another test tripped and the mappings it fetched.
+    """
+    PROCESS_STORE.clear()
+    yield
+    PROCESS_STORE.clear()
 
 
 @pytest.fixture(autouse=True)

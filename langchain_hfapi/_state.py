@@ -1,0 +1,183 @@
+"""Where provider health and Hub mappings are kept: the state stores.
+
+Every model of a process shares one store, sync or async, whatever its
+instance: by default `PROCESS_STORE` (memory of this process), or a
+`RedisStore` (`_state_redis.py`) shared by every process using the same Redis.
+State is keyed by what it depends on, never by model instance:
+
+- mappings by (Hub URL, token hash, model);
+- provider health by (router URL, model, provider), with `Retry-After` pauses.
+
+A model chooses its store with `state=`; `resolve_store` turns that setting
+into a store.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langchain_hfapi._health import MAX_HEALTH_ENTRIES, HealthBook, LocalHealthBook, ProviderHealth
+from langchain_hfapi._mapping import MAX_MAPPING_ENTRIES, Key, MappingCache, ProviderMapping
+
+__all__ = [
+    "PROCESS_STORE",
+    "MappingView",
+    "ProcessStore",
+    "StateStore",
+    "resolve_store",
+]
+
+MAX_REDIS_STORES = 8  # `state="redis://..."` stores kept per process, by URL
+
+Load = Callable[[], list[ProviderMapping]]
+ALoad = Callable[[], Awaitable[list[ProviderMapping]]]
+
+
+class StateStore:
+    """Base of the state stores: health book and mapping fetches.
+
+    Subclasses implement `health_book`, `fetch_mapping` and `afetch_mapping`.
+    """
+
+    def health_book(self) -> HealthBook:
+        """Returns the book provider health is kept in.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
+        raise NotImplementedError
+
+    def fetch_mapping(self, key: Key, load: Load, ttl: float) -> list[ProviderMapping]:
+        """Returns a model's mapping, calling `load` (one Hub request) on a miss.
+
+        Args:
+            key: (Hub URL, token hash, model), from `cache_key`.
+            load: Sends the Hub request and parses it.
+            ttl: Seconds a fetched mapping stays fresh.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
+        raise NotImplementedError
+
+    async def afetch_mapping(self, key: Key, load: ALoad, ttl: float) -> list[ProviderMapping]:
+        """Async twin of `fetch_mapping`.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
+        raise NotImplementedError
+
+    def health(self, scope: str, cooldown: float, failures: int) -> ProviderHealth:
+        """Returns one model's view of provider health.
+
+        Args:
+            scope: The router URL (or `base_url`) the providers are reached at.
+            cooldown: The model's `provider_cooldown`.
+            failures: The model's `provider_failures`.
+
+        Returns:
+            A `ProviderHealth` over this store's book.
+        """
+        return ProviderHealth(cooldown, failures, book=self.health_book(), scope=scope)
+
+    def mappings(self, ttl: float) -> MappingView:
+        """Returns one model's view of the mapping cache (with its TTL)."""
+        return MappingView(self, ttl)
+
+
+class MappingView:
+    """One model's access to a store's mappings, with the model's TTL.
+
+    Args:
+        store: The store.
+        ttl: Seconds a mapping fetched through this view stays fresh.
+    """
+
+    def __init__(self, store: StateStore, ttl: float) -> None:
+        self.store = store
+        self.ttl = ttl
+
+    def fetch(self, key: Key, load: Load) -> list[ProviderMapping]:
+        """Returns the mapping, fetching it once on a miss (see `StateStore`)."""
+        return self.store.fetch_mapping(key, load, self.ttl)
+
+    async def afetch(self, key: Key, load: ALoad) -> list[ProviderMapping]:
+        """Async twin of `fetch`."""
+        return await self.store.afetch_mapping(key, load, self.ttl)
+
+
+class ProcessStore(StateStore):
+    """State kept in this process: shared by its threads and event loops.
+
+    Bounded: at most `max_mappings` mappings and `max_health` provider states,
+    least recently used dropped first. Mappings also expire after their TTL.
+
+    Args:
+        max_mappings: Mappings kept.
+        max_health: (router, model, provider) health states kept.
+        clock: Monotonic clock, replaceable in tests.
+
+    Example:
+        >>> store = ProcessStore(max_mappings=100)
+    """
+
+    def __init__(
+        self,
+        max_mappings: int = MAX_MAPPING_ENTRIES,
+        max_health: int = MAX_HEALTH_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.mapping_cache = MappingCache(clock=clock, max_entries=max_mappings)
+        self.health_states = LocalHealthBook(clock, max_entries=max_health)
+
+    def health_book(self) -> HealthBook:
+        """Returns this process's health book."""
+        return self.health_states
+
+    def fetch_mapping(self, key: Key, load: Load, ttl: float) -> list[ProviderMapping]:
+        """Returns the mapping from this process's cache (one Hub request per miss)."""
+        return self.mapping_cache.fetch(key, load, ttl)
+
+    async def afetch_mapping(self, key: Key, load: ALoad, ttl: float) -> list[ProviderMapping]:
+        """Async twin of `fetch_mapping`."""
+        return await self.mapping_cache.afetch(key, load, ttl)
+
+    def clear(self) -> None:
+        """Forgets every mapping and provider state (tests, diagnostics)."""
+        self.mapping_cache.clear()
+        self.health_states.clear()
+
+
+PROCESS_STORE = ProcessStore()
+
+_by_url: OrderedDict[str, StateStore] = OrderedDict()
+_by_url_lock = threading.Lock()
+
+
+def resolve_store(state: Any) -> StateStore:
+    """Turns a model's `state=` setting into a store.
+
+    Args:
+        state: `None` or `"process"` for `PROCESS_STORE`, or a `StateStore`.
+
+    Returns:
+        The store.
+
+    Raises:
+        ValueError: For any other value.
+
+    Example:
+        >>> resolve_store("process") is PROCESS_STORE
+        True
+    """
+    if state is None or state == "process":
+        return PROCESS_STORE
+    if isinstance(state, StateStore):
+        return state
+    msg = "state must be 'process' or a StateStore"
+    raise ValueError(msg)

@@ -152,6 +152,16 @@ class ProcessStore(StateStore):
         self.mapping_cache.clear()
         self.health_states.clear()
 
+    def __reduce__(self) -> str | tuple[type[ProcessStore], tuple[()]]:
+        # The process's store unpickles as the unpickling process's own.
+        return "PROCESS_STORE" if self is PROCESS_STORE else (ProcessStore, ())
+
+    def __copy__(self) -> ProcessStore:
+        return self  # state is shared, never copied
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ProcessStore:
+        return self
+
 
 PROCESS_STORE = ProcessStore()
 
@@ -163,13 +173,16 @@ def resolve_store(state: Any) -> StateStore:
     """Turns a model's `state=` setting into a store.
 
     Args:
-        state: `None` or `"process"` for `PROCESS_STORE`, or a `StateStore`.
+        state: `None` or `"process"` for `PROCESS_STORE`; a `redis://`,
+            `rediss://` or `unix://` URL for the process's `RedisStore` of that
+            URL; or a `StateStore`.
 
     Returns:
         The store.
 
     Raises:
         ValueError: For any other value.
+        ImportError: For a Redis URL when redis-py is not installed.
 
     Example:
         >>> resolve_store("process") is PROCESS_STORE
@@ -179,5 +192,16 @@ def resolve_store(state: Any) -> StateStore:
         return PROCESS_STORE
     if isinstance(state, StateStore):
         return state
-    msg = "state must be 'process' or a StateStore"
+    if isinstance(state, str) and state.startswith(("redis://", "rediss://", "unix://")):
+        with _by_url_lock:
+            store = _by_url.get(state)
+            if store is None:
+                from langchain_hfapi._state_redis import RedisStore
+
+                store = _by_url[state] = RedisStore(state)
+                while len(_by_url) > MAX_REDIS_STORES:
+                    _by_url.popitem(last=False)
+            _by_url.move_to_end(state)
+            return store
+    msg = "state must be 'process', a redis:// URL or a StateStore"
     raise ValueError(msg)

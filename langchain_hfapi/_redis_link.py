@@ -52,7 +52,7 @@ class Link:
         if first:
             logger.warning(
                 "Redis state store %s unavailable (%s); using this process's state, "
-                "trying again in %.0f s",
+                "trying again in %g s",
                 self._where,
                 type(error).__name__,
                 backoff,

@@ -172,12 +172,14 @@ class RedisStore(StateStore):
         """Runs one Redis operation; `DOWN` when Redis is unavailable."""
         if not self._link.usable():
             return DOWN
-        import redis
 
+        client = self._connect()
         try:
-            result = op(self._connect())
-        except (redis.RedisError, OSError) as err:
+            result = op(client)
+        except Exception as err:  # whatever Redis does, the chat call goes on
             self._link.failed(err)
+            # A restarted Redis: no stale idle connection left for the next try.
+            client.connection_pool.disconnect(inuse_connections=False)
             return DOWN
         self._link.succeeded()
         return result
@@ -208,11 +210,10 @@ class RedisStore(StateStore):
         """Async twin of `_call`, bounded by `timeout` as a whole."""
         if not self._link.usable():
             return DOWN
-        import redis
 
         try:
             result = await asyncio.wait_for(op(await self._aconnect()), self.timeout)
-        except (redis.RedisError, OSError, asyncio.TimeoutError) as err:
+        except Exception as err:  # whatever Redis does, the chat call goes on
             self._link.failed(err)
             return DOWN
         self._link.succeeded()

@@ -95,6 +95,10 @@ class LocalHealthBook:
     def __len__(self) -> int:
         return len(self._states)
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (another thread may have held the old)."""
+        self._lock = threading.Lock()
+
     def clear(self) -> None:
         """Forgets every provider's state."""
         with self._lock:

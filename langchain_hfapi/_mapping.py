@@ -204,6 +204,11 @@ class MappingCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def after_fork(self) -> None:
+        """In a forked child: new lock, no flight (the parent's never land here)."""
+        self._guard = threading.Lock()
+        self._flights = {}
+
     def clear(self) -> None:
         """Forgets every mapping (fetches in flight complete normally)."""
         with self._guard:

@@ -6,8 +6,8 @@ request), at most `MAX_SYNC_POOLS` of them, closed at interpreter exit.
 Async pools are kept per event loop, since connections cannot move between
 loops. A loop's pools are closed when the loop shuts its async generators
 down (`asyncio.run`, test runners) or, for a loop simply closed, from
-`loop.close()` itself; a loop closed neither way has its pools closed the next
-time any loop asks for one.
+`loop.close()` itself. A forked child starts with no pool (the parent's
+sockets are left to the parent).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import os
 import ssl
 import threading
 import weakref
@@ -248,6 +249,22 @@ async def _close_at_loop_shutdown(
         # before the loop itself is closed.
         await asyncio.sleep(0)
         await asyncio.sleep(0)
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: drops the parent's pools without closing them.
+
+    Their sockets (and TLS sessions) are the parent's too; closing them here
+    would break its requests. The child builds its own on first use.
+    """
+    global _lock, _sync, _loops
+    _lock = threading.Lock()
+    _sync = OrderedDict()
+    _loops = {}
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @atexit.register

@@ -14,6 +14,7 @@ into a store.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -164,6 +165,16 @@ class ProcessStore(StateStore):
 
 
 PROCESS_STORE = ProcessStore()
+
+
+def _after_fork() -> None:
+    """Gives a forked child's process store locks of its own (its state is kept)."""
+    PROCESS_STORE.mapping_cache.after_fork()
+    PROCESS_STORE.health_states.after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork)
 
 _by_url: OrderedDict[str, StateStore] = OrderedDict()
 _by_url_lock = threading.Lock()

@@ -188,6 +188,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         """Checks numeric settings and the model name before any request."""
         check_settings(self)
         self._target(self.model, self.provider)
+        resolve_store(self.state)  # refuses an unknown `state` before any request
         self._add_version("langchain-hfapi", __version__)
         return self
 

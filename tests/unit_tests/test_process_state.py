@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import multiprocessing
 import os
 import pickle
 import threading
@@ -274,9 +275,33 @@ def test_a_private_store_is_not_shared(make_llm: MakeLLM, router: RouterServer) 
     assert len(store.mapping_cache) == 1
 
 
-def test_an_unknown_state_setting_is_refused(make_llm: MakeLLM) -> None:
+def test_an_unknown_state_setting_is_refused_at_construction(
+    make_llm: MakeLLM, router: RouterServer
+) -> None:
     with pytest.raises(ValueError, match="state must be"):
-        make_llm(state="memcached://x").invoke("hi")
+        make_llm(state="memcached://x")
+    assert router.requests == []
+
+
+def _call_in_child(llm: ChatHuggingFaceAPI, parent_pool: httpx.Client, results: Any) -> None:
+    results.put((str(llm.invoke("hi").content), llm.client.http is parent_pool))
+
+
+def test_a_forked_child_builds_its_own_pool(make_llm: MakeLLM) -> None:
+    llm = make_llm()
+    parent_pool = llm.client.http
+    assert llm.invoke("hi").content == "Hello from together."  # the parent's pool holds a socket
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_call_in_child, args=(llm, parent_pool, results))
+    child.start()
+    assert results.get(timeout=20) == ("Hello from together.", False)
+    child.join(20)
+    assert child.exitcode == 0
+    assert llm.invoke("hi").content == "Hello from together."  # the parent's pool still works
+    assert llm.client.http is parent_pool
+    results.close()
+    results.join_thread()
 
 
 def test_the_token_is_hashed_in_cache_keys(make_llm: MakeLLM) -> None:

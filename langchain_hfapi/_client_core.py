@@ -23,7 +23,6 @@ from langchain_hfapi._failover import Candidate, FailoverPlan
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES, ProviderHealth
 from langchain_hfapi._input_checks import check_connection, encode_json
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
-from langchain_hfapi._pools import CONNECTION_LIMITS, ssl_context
 from langchain_hfapi._redact import scrub_exception
 from langchain_hfapi._state import MappingView, StateStore, resolve_store
 from langchain_hfapi._stream_events import Answer, completion_events
@@ -44,8 +43,6 @@ __all__ = [
     "ClientSettings",
     "header_timeout",
     "is_event_stream",
-    "new_async_http_client",
-    "new_http_client",
     "restore_body_timeout",
     "transport_errors",
     "whole_answer",
@@ -233,26 +230,6 @@ def restore_body_timeout(response: httpx.Response, settings: ClientSettings) -> 
     timeout only when the body starts, so the body gets the normal bound.
     """
     response.request.extensions["timeout"] = httpx.Timeout(settings.timeout).as_dict()
-
-
-def new_http_client(settings: ClientSettings) -> httpx.Client:
-    """Creates a sync httpx client: no redirects, wide pool, the process's SSL context."""
-    return httpx.Client(
-        timeout=settings.timeout,
-        follow_redirects=False,
-        limits=CONNECTION_LIMITS,
-        verify=ssl_context(),
-    )
-
-
-def new_async_http_client(settings: ClientSettings) -> httpx.AsyncClient:
-    """Creates an async httpx client: no redirects, wide pool, the process's SSL context."""
-    return httpx.AsyncClient(
-        timeout=settings.timeout,
-        follow_redirects=False,
-        limits=CONNECTION_LIMITS,
-        verify=ssl_context(),
-    )
 
 
 def encode_body(wire_model: str, payload: Mapping[str, Any]) -> bytes:

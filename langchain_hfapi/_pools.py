@@ -62,9 +62,12 @@ class _LoopPools:
         self.by_key: dict[str, _Held] = {}
 
 
-# Loop -> what it holds. Pools reference their loop (through the transports), so
-# a loop is forgotten explicitly once closed (`_sweep`), not by garbage collection.
-_loops: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop], _LoopPools]] = {}
+# Loop -> what it holds. The pools are owned by the loop (its wrapped `close`), so
+# a loop dropped unclosed is collected with them; only for a loop type that cannot
+# be wrapped are they held here, until the loop is seen closed (`_sweep`).
+_loops: dict[
+    int, tuple[weakref.ref[asyncio.AbstractEventLoop], Callable[[], _LoopPools | None]]
+] = {}
 
 
 def ssl_context() -> ssl.SSLContext:
@@ -178,18 +181,23 @@ async def loop_resource(
 def _pools_of(loop: asyncio.AbstractEventLoop) -> _LoopPools:
     with _lock:
         held = _loops.get(id(loop))
-        if held is not None and held[0]() is loop:
-            return held[1]
+        found = held[1]() if held is not None and held[0]() is loop else None
+    if found is not None:
+        return found
     _sweep()
     pools = _LoopPools()
+    owned = _release_on_close(loop, pools)
     with _lock:
-        _loops[id(loop)] = (weakref.ref(loop), pools)
-    _release_on_close(loop, pools)
+        _loops[id(loop)] = (weakref.ref(loop), weakref.ref(pools) if owned else lambda: pools)
     return pools
 
 
-def _release_on_close(loop: asyncio.AbstractEventLoop, pools: _LoopPools) -> None:
-    """Makes `loop.close()` close the loop's pools first (if the loop allows it)."""
+def _release_on_close(loop: asyncio.AbstractEventLoop, pools: _LoopPools) -> bool:
+    """Makes `loop.close()` close the loop's pools first, if the loop allows it.
+
+    Returns:
+        Whether the loop now owns the pools (through its wrapped `close`).
+    """
     original: Callable[[], None] = loop.close
     loop_ref = weakref.ref(loop)
 
@@ -199,8 +207,11 @@ def _release_on_close(loop: asyncio.AbstractEventLoop, pools: _LoopPools) -> Non
             _close_pools(running, pools)
         original()
 
-    with contextlib.suppress(AttributeError):  # a loop type without instance attributes
+    try:
         loop.close = close  # type: ignore[method-assign]
+    except AttributeError:  # a loop type without instance attributes
+        return False
+    return True
 
 
 def _close_pools(loop: asyncio.AbstractEventLoop, pools: _LoopPools) -> None:
@@ -217,9 +228,9 @@ def _close_pools(loop: asyncio.AbstractEventLoop, pools: _LoopPools) -> None:
 def _sweep() -> None:
     """Forgets the pools of loops that are closed or gone."""
     with _lock:
-        for key, (ref, _) in list(_loops.items()):
+        for key, (ref, get) in list(_loops.items()):
             loop = ref()
-            if loop is None or loop.is_closed():
+            if loop is None or loop.is_closed() or get() is None:
                 del _loops[key]
 
 
@@ -231,7 +242,7 @@ def open_async_pools() -> int:
     """
     _sweep()
     with _lock:
-        held = [pools for _, pools in _loops.values()]
+        held = [p for p in (get() for _, get in _loops.values()) if p is not None]
     return sum(
         1 for p in held for k, e in p.by_key.items() if k.startswith("httpx:") and not e.is_closed()
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import logging
 import multiprocessing
 import os
 import pickle
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -186,6 +188,20 @@ def test_pools_of_closed_loops_are_released(make_llm: MakeLLM) -> None:
         loop = asyncio.new_event_loop()
         assert loop.run_until_complete(llm.ainvoke("hi")).content == "Hello from together."
         loop.close()
+    assert open_async_pools() == 0
+    assert open_fds() <= before + 2
+
+
+def test_pools_of_loops_dropped_unclosed_are_collected_with_them(make_llm: MakeLLM) -> None:
+    llm = make_llm()
+    before = open_fds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # Python's own: "unclosed event loop"
+        for _ in range(10):
+            loop = asyncio.new_event_loop()
+            assert loop.run_until_complete(llm.ainvoke("hi")).content == "Hello from together."
+            del loop
+        gc.collect()
     assert open_async_pools() == 0
     assert open_fds() <= before + 2
 

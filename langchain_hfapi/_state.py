@@ -42,6 +42,10 @@ class StateStore:
     """Base of the state stores: health book and mapping fetches.
 
     Subclasses implement `health_book`, `fetch_mapping` and `afetch_mapping`.
+
+    Example:
+        >>> store = resolve_store("process")
+        >>> health = store.health("https://router.huggingface.co", cooldown=30, failures=3)
     """
 
     def health_book(self) -> HealthBook:

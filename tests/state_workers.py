@@ -24,6 +24,7 @@ def calls(
     *,
     mode: str = "sync",
     provider_failures: int = 2,
+    mapping_ttl: float = 300.0,
     start_at: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Makes `count` calls, each with a fresh model instance, from this process.
@@ -34,6 +35,7 @@ def calls(
         count: Calls to make, one after the other.
         mode: "sync" (`invoke`) or "async" (`ainvoke`, one `asyncio.run` each).
         provider_failures: The models' `provider_failures`.
+        mapping_ttl: The models' `mapping_ttl`.
         start_at: `time.time()` to wait for before the first call (lines
             workers up).
 
@@ -55,6 +57,7 @@ def calls(
             state=state,
             max_retries=0,
             provider_failures=provider_failures,
+            mapping_ttl=mapping_ttl,
             timeout=10,
         )
         began = time.monotonic()

@@ -113,6 +113,16 @@ def test_worker_processes_fetch_the_mapping_once(
     assert router.hub_requests == 1
 
 
+def test_worker_processes_fetch_the_mapping_again_once_per_ttl(
+    workers: ProcessPoolExecutor, router: RouterServer, redis_server: RedisServer
+) -> None:
+    in_every_worker(workers, router, redis_server.url, 2, mapping_ttl=1.0)
+    assert router.hub_requests == 1
+    time.sleep(1.0)  # the mapping expires in Redis
+    in_every_worker(workers, router, redis_server.url, 2, mapping_ttl=1.0)
+    assert router.hub_requests == 2
+
+
 def test_without_redis_each_worker_fetches_the_mapping(
     workers: ProcessPoolExecutor, router: RouterServer
 ) -> None:

@@ -14,6 +14,8 @@ from langchain_hfapi._catalog import (
     get_models,
 )
 from langchain_hfapi._provider_info import ProviderInfo
+from langchain_hfapi._state import ProcessStore, StateStore
+from langchain_hfapi._state_redis import RedisStore
 from langchain_hfapi._version import __version__
 from langchain_hfapi.chat_models import ChatHuggingFaceAPI
 from langchain_hfapi.errors import (
@@ -48,10 +50,13 @@ __all__ = [
     "ModelNotSupportedError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "ProcessStore",
     "ProviderError",
     "ProviderInfo",
     "RateLimitError",
+    "RedisStore",
     "ResponseTooLargeError",
+    "StateStore",
     "__version__",
     "aget_mapping",
     "aget_models",

@@ -1,17 +1,16 @@
 """The asynchronous Hugging Face client, twin of `HFClient` in `_client.py`.
 
 Same plan, same core; only sending (`await`) and sleeping (`asyncio.sleep`)
-differ. One `httpx.AsyncClient` is kept per event loop, since connections
-cannot move between loops.
+differ. One `httpx.AsyncClient` is kept per event loop (`_pools`), since
+connections cannot move between loops.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -30,34 +29,21 @@ from langchain_hfapi._client_core import (
     ClientSettings,
     RequestBody,
     attribution,
-    new_async_http_client,
     transport_errors,
     with_context,
 )
 from langchain_hfapi._deadlines import CallClock
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
+from langchain_hfapi._pools import async_pool
 from langchain_hfapi._routing import Target, build_candidates
+from langchain_hfapi._state import StateStore
 from langchain_hfapi._stream_events import EventReader, has_content
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
 __all__ = ["AsyncChatStream", "AsyncHFClient"]
 
 _T = TypeVar("_T")
-
-
-class _LoopClient(NamedTuple):
-    client: httpx.AsyncClient
-    closer: AsyncGenerator[None, None]
-
-
-# One pool per event loop (and timeout), shared by every model on that loop:
-# connections cannot move between loops, and a pool that lives as long as its
-# loop is closed cleanly by `loop.shutdown_asyncgens()` (run by `asyncio.run`
-# and test runners) instead of by garbage collection at an arbitrary moment.
-_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _LoopClient]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 async def shared_pool(settings: ClientSettings) -> httpx.AsyncClient:
@@ -67,29 +53,10 @@ async def shared_pool(settings: ClientSettings) -> httpx.AsyncClient:
         settings: Connection settings (only the timeout distinguishes pools).
 
     Returns:
-        An open `httpx.AsyncClient`, created on first use.
+        An open `httpx.AsyncClient`, created on first use in this loop and
+        closed with the loop (see `_pools`).
     """
-    pools = _POOLS.setdefault(asyncio.get_running_loop(), {})
-    key = repr(httpx.Timeout(settings.timeout))
-    entry = pools.get(key)
-    if entry is None or entry.client.is_closed:
-        client = new_async_http_client(settings)
-        closer = _close_at_loop_shutdown(client)
-        await closer.asend(None)  # registers it with the loop's asyncgen hooks
-        entry = pools[key] = _LoopClient(client, closer)
-    return entry.client
-
-
-async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
-    """Closes `client` when the generator is closed (at loop shutdown)."""
-    try:
-        yield
-    finally:
-        await client.aclose()
-        # Transports close their sockets on the next loop iteration; let it run
-        # before the loop itself is closed.
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
+    return await async_pool(settings.timeout)
 
 
 async def _within(
@@ -180,7 +147,9 @@ class AsyncHFClient(ClientCore):
     Args:
         settings: Connection settings.
         http_client: An `httpx.AsyncClient` to use instead of the shared pool.
-        shared: A client whose mapping cache and provider health to share.
+        shared: A client whose state store to use.
+        store: Where mappings and provider health are kept (default: the
+            process's store).
     """
 
     def __init__(
@@ -188,8 +157,9 @@ class AsyncHFClient(ClientCore):
         settings: ClientSettings,
         http_client: httpx.AsyncClient | None = None,
         shared: ClientCore | None = None,
+        store: StateStore | None = None,
     ) -> None:
-        super().__init__(settings, shared)
+        super().__init__(settings, shared, store)
         self._given = http_client
 
     async def _http(self) -> httpx.AsyncClient:

@@ -15,6 +15,7 @@ from langchain_hfapi._auth import find_token
 from langchain_hfapi._client import HFClient
 from langchain_hfapi._client_core import DEFAULT_HUB_URL, DEFAULT_ROUTER_URL, ClientSettings
 from langchain_hfapi._messages import calculate_length
+from langchain_hfapi._state import ProcessStore
 from langchain_hfapi.errors import HuggingFaceAPIError
 
 __all__ = [
@@ -138,7 +139,8 @@ def get_mapping(
         'together'
     """
     repo_id = validate_repo_id(resolve_alias(split_route(model)[0]))
-    with HFClient(_settings(api_key, DEFAULT_ROUTER_URL, hub_url)) as client:
+    fresh = ProcessStore()  # a look-up of the Hub's current answer, not of the cache
+    with HFClient(_settings(api_key, DEFAULT_ROUTER_URL, hub_url), store=fresh) as client:
         return [entry.as_dict() for entry in client.fetch_mapping(repo_id)]
 
 
@@ -147,5 +149,6 @@ async def aget_mapping(
 ) -> list[dict[str, Any]]:
     """Async twin of `get_mapping`."""
     repo_id = validate_repo_id(resolve_alias(split_route(model)[0]))
-    async with AsyncHFClient(_settings(api_key, DEFAULT_ROUTER_URL, hub_url)) as client:
+    settings = _settings(api_key, DEFAULT_ROUTER_URL, hub_url)
+    async with AsyncHFClient(settings, store=ProcessStore()) as client:
         return [entry.as_dict() for entry in await client.fetch_mapping(repo_id)]

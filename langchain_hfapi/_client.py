@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-import weakref
 from collections.abc import Generator, Iterator, Mapping
 from types import TracebackType
 from typing import Any
@@ -30,14 +28,15 @@ from langchain_hfapi._client_core import (
     ClientSettings,
     RequestBody,
     attribution,
-    new_http_client,
     transport_errors,
     with_context,
 )
 from langchain_hfapi._deadlines import CallClock
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
+from langchain_hfapi._pools import sync_pool
 from langchain_hfapi._routing import Target, build_candidates
+from langchain_hfapi._state import StateStore
 from langchain_hfapi._stream_events import EventReader, has_content
 from langchain_hfapi._sync_deadline import Watchdog, send_within
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
@@ -112,44 +111,39 @@ class ChatStream:
 class HFClient(ClientCore):
     """Sends chat requests through the router with mapping, retries and failover.
 
+    Unless an `httpx.Client` is given, requests go through the process's pool
+    for these connection settings, shared by every client.
+
     Args:
         settings: Connection settings.
-        http_client: An `httpx.Client` to use instead of a private one.
+        http_client: An `httpx.Client` to use instead of the shared pool
+            (never closed by this client).
+        store: Where mappings and provider health are kept (default: the
+            process's store).
 
     Example:
         >>> from pydantic import SecretStr
         >>> client = HFClient(ClientSettings(api_key=SecretStr("hf_...")))
     """
 
-    def __init__(self, settings: ClientSettings, http_client: httpx.Client | None = None) -> None:
-        super().__init__(settings)
-        self._http = http_client
-        self._owns_http = http_client is None
-        self._lock = threading.Lock()
-        self._finalizer: weakref.finalize[[], HFClient] | None = None
+    def __init__(
+        self,
+        settings: ClientSettings,
+        http_client: httpx.Client | None = None,
+        store: StateStore | None = None,
+    ) -> None:
+        super().__init__(settings, store=store)
+        self._given = http_client
 
     @property
     def http(self) -> httpx.Client:
-        """The httpx client, created on first use (no work at construction).
-
-        A private client is closed when this object is garbage collected, so
-        no socket is left open by a model that is simply dropped.
-        """
-        if self._http is None:
-            with self._lock:
-                if self._http is None:
-                    client = new_http_client(self.settings)
-                    self._finalizer = weakref.finalize(self, client.close)
-                    self._http = client
-        return self._http
+        """The given httpx client, or the process's pool for these settings."""
+        if self._given is not None:
+            return self._given
+        return sync_pool(self.settings.timeout)
 
     def close(self) -> None:
-        """Closes the private httpx client, if one was created."""
-        if self._finalizer is not None:
-            self._finalizer()  # closes the client once
-            self._finalizer = None
-        if self._owns_http:
-            self._http = None
+        """Releases the client (the shared pool stays open for other clients)."""
 
     def fetch_mapping(self, repo_id: str) -> list[ProviderMapping]:
         """Fetches a model's provider mapping from the Hub, through the cache.

@@ -23,8 +23,9 @@ from langchain_hfapi._error_bodies import excerpt
 from langchain_hfapi._failover import Candidate, FailoverPlan
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES, ProviderHealth
 from langchain_hfapi._input_checks import check_connection, encode_json
-from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL, MappingCache
+from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._redact import scrub_exception
+from langchain_hfapi._state import MappingView, StateStore, resolve_store
 from langchain_hfapi._stream_events import Answer
 from langchain_hfapi._version import __version__
 from langchain_hfapi.errors import (
@@ -41,8 +42,6 @@ __all__ = [
     "ClientCore",
     "ClientSettings",
     "RequestBody",
-    "new_async_http_client",
-    "new_http_client",
     "transport_errors",
 ]
 
@@ -50,11 +49,6 @@ DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_HUB_URL = "https://huggingface.co"
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection, at most
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=CONNECT_TIMEOUT)  # per connect/read/write
-# One connection per concurrent request (HTTP/1.1 streams cannot share one), no
-# cap: requests queued in httpcore's pool cost O(queued x connections) on every
-# state change (benchmarks/load.py, 2,000 concurrent streams: ~140 s a round with
-# a cap of 1,000, ~14 s without).
-CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100)
 USER_AGENT = f"langchain-hfapi/{__version__}"
 
 
@@ -146,21 +140,31 @@ def transport_errors(url: str = "") -> Iterator[None]:
 class ClientCore:
     """State and logic shared by `HFClient` and `AsyncHFClient`.
 
+    Mapping cache and provider health live in a state store shared by every
+    client of the process (or, with Redis, of every process), keyed by URL,
+    token hash, model and provider; this client sees them with its settings.
+
     Args:
         settings: Connection settings.
-        shared: Another client whose mapping cache and provider health this one
-            uses too (the sync and async clients of one model share them).
+        shared: Another client whose store this one uses too.
+        store: The state store (default: the process's, unless `shared`).
     """
 
-    def __init__(self, settings: ClientSettings, shared: ClientCore | None = None) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        shared: ClientCore | None = None,
+        store: StateStore | None = None,
+    ) -> None:
         self.settings = settings
-        self.mappings: MappingCache = (
-            shared.mappings if shared is not None else MappingCache(ttl=settings.mapping_ttl)
-        )
-        self.health: ProviderHealth = (
-            shared.health
-            if shared is not None
-            else ProviderHealth(settings.provider_cooldown, settings.provider_failures)
+        if store is None:
+            store = shared.store if shared is not None else resolve_store(None)
+        self.store: StateStore = store
+        self.mappings: MappingView = store.mappings(settings.mapping_ttl)
+        self.health: ProviderHealth = store.health(
+            settings.base_url or settings.router_url,
+            settings.provider_cooldown,
+            settings.provider_failures,
         )
 
     def token(self) -> str | None:
@@ -209,18 +213,6 @@ class ClientCore:
         """Returns the Hub URL and query for a model's provider mapping."""
         url = f"{self.settings.hub_url.rstrip('/')}/api/models/{repo_id}"
         return url, {"expand": "inferenceProviderMapping"}
-
-
-def new_http_client(settings: ClientSettings) -> httpx.Client:
-    """Creates the private sync httpx client: no redirects, wide pool."""
-    return httpx.Client(timeout=settings.timeout, follow_redirects=False, limits=CONNECTION_LIMITS)
-
-
-def new_async_http_client(settings: ClientSettings) -> httpx.AsyncClient:
-    """Creates a private async httpx client: no redirects, wide pool."""
-    return httpx.AsyncClient(
-        timeout=settings.timeout, follow_redirects=False, limits=CONNECTION_LIMITS
-    )
 
 
 class RequestBody:

@@ -176,7 +176,7 @@ class FailoverPlan:
         if self.health is not None:
             # A provider that answered with a non-retryable error is reachable.
             if is_retryable(error):
-                self.health.record_failure(cand)
+                self.health.record_failure(cand, error.retry_after)
             else:
                 self.health.record_success(cand)
         if not should_move_on(error):

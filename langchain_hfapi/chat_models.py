@@ -28,6 +28,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.prompt_values import PromptValue
 from langchain_core.utils.utils import get_pydantic_field_names
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
 
 from langchain_hfapi._aliases import DEFAULT_MODEL, DEFAULT_VISION_MODEL
 from langchain_hfapi._async_client import AsyncHFClient
@@ -45,6 +46,8 @@ from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
 from langchain_hfapi._profiles import model_profile
 from langchain_hfapi._routing import Target, resolve_target
+from langchain_hfapi._runtime import ModelRuntime
+from langchain_hfapi._state import StateStore, resolve_store
 from langchain_hfapi._stream_converter import (
     StreamConverter,
     aemit_chunk,
@@ -189,8 +192,12 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     http_async_client: Any = Field(default=None, exclude=True)
     """An `httpx.AsyncClient` to send with (optional; as for `http_client`)."""
 
-    _client: HFClient | None = PrivateAttr(default=None)
-    _aclient: AsyncHFClient | None = PrivateAttr(default=None)
+    state: str | StateStore | None = Field(default=None, exclude=True, repr=False)
+    """Where provider health and Hub mappings are kept, shared by every model
+    using it: None or "process" (this process), a "redis://..." URL, or a
+    `StateStore` such as `RedisStore` (shared across processes; see docs/state.md)."""
+
+    _runtime: ModelRuntime = PrivateAttr(default_factory=ModelRuntime)
 
     @model_validator(mode="before")
     @classmethod
@@ -203,6 +210,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         """Checks numeric settings and the model name before any request."""
         check_settings(self)
         self._target(self.model, self.provider)
+        resolve_store(self.state)  # refuses an unknown `state` before any request
         self._add_version("langchain-hfapi", __version__)
         return self
 
@@ -291,21 +299,27 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             ),
         )
 
+    def _store(self) -> StateStore:
+        return resolve_store(self.state)
+
     @property
     def client(self) -> HFClient:
-        """The synchronous client, created on first use."""
-        if self._client is None:
-            self._client = HFClient(self._settings(), self.http_client)
-        return self._client
+        """The synchronous client for the current settings, built on first use.
+
+        Changed settings (a field set, `model_copy(update=...)`) give a new
+        client; connections and state are the process's, shared.
+        """
+        return self._runtime.sync_client(self._settings(), self.http_client, self._store())
 
     @property
     def async_client(self) -> AsyncHFClient:
-        """The asynchronous client, created on first use; shares health and cache."""
-        if self._aclient is None:
-            self._aclient = AsyncHFClient(
-                self._settings(), self.http_async_client, shared=self.client
-            )
-        return self._aclient
+        """The asynchronous client for the current settings, built on first use."""
+        return self._runtime.async_client(self._settings(), self.http_async_client, self._store())
+
+    def __copy__(self) -> Self:
+        clone = super().__copy__()
+        clone._runtime = ModelRuntime()  # clients are rebuilt from the copy's settings
+        return clone
 
     # --- requests ------------------------------------------------------------
 

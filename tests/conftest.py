@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from langchain_hfapi import ChatHuggingFaceAPI
+from langchain_hfapi._state import PROCESS_STORE
+from tests.redis_server import RedisServer, redis_server_path
 from tests.router_server import RouterServer
 
 TOKEN = "hf_loopback_secret_0123456789"
@@ -32,6 +34,43 @@ def router(router_session: RouterServer) -> Iterator[RouterServer]:
     yield router_session
     router_session.reset()
     gc.collect()
+
+
+@pytest.fixture(scope="session")
+def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of the tests' own on 127.0.0.1 (skips without one)."""
+    if redis_server_path() is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(redis_session: RedisServer) -> Iterator[RedisServer]:
+    """The test Redis, running and empty at the start of each test."""
+    if redis_session.process is None:
+        redis_session.start()
+    redis_session.resume()
+    redis_session.flush()
+    yield redis_session
+    if redis_session.process is None:
+        redis_session.start()
+    redis_session.resume()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    """Starts each test with no provider health and no cached mapping.
+
+    Both are process-wide (shared by every model, as in production); the
+    loopback router keeps one URL for the session, so a test would otherwise
+    see the providers another test tripped and the mappings it fetched.
+    """
+    PROCESS_STORE.clear()
+    yield
+    PROCESS_STORE.clear()
 
 
 @pytest.fixture(autouse=True)

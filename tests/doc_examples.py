@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from langchain_hfapi._state import PROCESS_STORE
 from tests.router_server import RouterServer, Step
 
 __all__ = ["Block", "page_blocks", "redirected_to", "run_page"]
@@ -163,6 +164,7 @@ def run_page(path: Path, server: RouterServer) -> tuple[int, list[str]]:
     failures: list[str] = []
     ran = 0
     server.reset()
+    PROCESS_STORE.clear()  # each page runs as in a fresh process
     with redirected_to(server):
         for block in page_blocks(path.read_text(encoding="utf-8")):
             if block.lang not in ("python", "py") or not block.run:

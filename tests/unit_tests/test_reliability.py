@@ -156,8 +156,7 @@ def test_no_network_or_clients_at_construction(router: RouterServer) -> None:
     llm = ChatHuggingFaceAPI(
         model="llama-3.3-70b", api_key="hf_x", router_url=router.url, hub_url=router.url
     )
-    assert llm._client is None
-    assert llm._aclient is None
+    assert llm._runtime.is_empty()
     assert router.requests == []
 
 

@@ -15,12 +15,79 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import httpx
+
 from langchain_hfapi._async_client import AsyncHFClient
+from langchain_hfapi._body_limits import BodyLimits
 from langchain_hfapi._client import HFClient
-from langchain_hfapi._client_core import ClientSettings
+from langchain_hfapi._client_core import CONNECT_TIMEOUT, ClientSettings
 from langchain_hfapi._state import StateStore
 
-__all__ = ["ModelRuntime"]
+__all__ = ["SAMPLING_FIELDS", "ModelRuntime", "client_settings", "sampling_params"]
+
+SAMPLING_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "reasoning_effort",
+)
+
+
+def sampling_params(model: Any) -> dict[str, Any]:
+    """Returns a model's request fields that were set (unset ones are not sent).
+
+    Args:
+        model: The chat model.
+
+    Returns:
+        Its sampling fields that are not `None`, `stop`, then `model_kwargs`.
+    """
+    params = {k: getattr(model, k) for k in SAMPLING_FIELDS if getattr(model, k) is not None}
+    if model.stop:
+        params["stop"] = model.stop
+    return {**params, **model.model_kwargs}
+
+
+def client_settings(model: Any) -> ClientSettings:
+    """Builds the connection settings of a `ChatHuggingFaceAPI` from its fields.
+
+    Args:
+        model: The chat model.
+
+    Returns:
+        Its settings; a `timeout` connects within at most `CONNECT_TIMEOUT`.
+    """
+    timeout = model.timeout
+    return ClientSettings(
+        api_key=model.api_key,
+        router_url=model.router_url,
+        hub_url=model.hub_url,
+        base_url=model.base_url,
+        bill_to=model.bill_to,
+        default_headers=model.default_headers or {},
+        timeout=None
+        if timeout is None
+        else httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
+        max_retries=model.max_retries,
+        first_token_timeout=model.first_token_timeout,
+        total_timeout=model.total_timeout,
+        mapping_ttl=model.mapping_ttl,
+        provider_cooldown=model.provider_cooldown,
+        provider_failures=model.provider_failures,
+        limits=BodyLimits(
+            response=model.max_response_bytes,
+            error=model.max_error_bytes,
+            event=model.max_event_bytes,
+            stream=model.max_stream_bytes,
+            events_before_token=model.max_events_before_token,
+        ),
+    )
 
 
 class ModelRuntime:

@@ -12,7 +12,6 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -33,10 +32,9 @@ from typing_extensions import Self
 from langchain_hfapi._aliases import DEFAULT_MODEL, DEFAULT_VISION_MODEL
 from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._auth import find_token
-from langchain_hfapi._body_limits import DEFAULT_LIMITS, BodyLimits
+from langchain_hfapi._body_limits import DEFAULT_LIMITS
 from langchain_hfapi._client import HFClient
 from langchain_hfapi._client_core import (
-    CONNECT_TIMEOUT,
     DEFAULT_HUB_URL,
     DEFAULT_ROUTER_URL,
     ClientSettings,
@@ -46,7 +44,7 @@ from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
 from langchain_hfapi._profiles import model_profile
 from langchain_hfapi._routing import Target, resolve_target
-from langchain_hfapi._runtime import ModelRuntime
+from langchain_hfapi._runtime import ModelRuntime, client_settings, sampling_params
 from langchain_hfapi._state import StateStore, resolve_store
 from langchain_hfapi._stream_converter import (
     StreamConverter,
@@ -69,19 +67,6 @@ from langchain_hfapi._version import __version__
 from langchain_hfapi.errors import HuggingFaceAPIError
 
 __all__ = ["ChatHuggingFaceAPI"]
-
-_SAMPLING = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "seed",
-    "frequency_penalty",
-    "presence_penalty",
-    "logit_bias",
-    "logprobs",
-    "top_logprobs",
-    "reasoning_effort",
-)
 
 
 def _token_from_env() -> SecretStr | None:
@@ -239,10 +224,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     @property
     def _default_params(self) -> dict[str, Any]:
         """The sampling parameters that were set (unset ones are not sent)."""
-        params = {k: getattr(self, k) for k in _SAMPLING if getattr(self, k) is not None}
-        if self.stop:
-            params["stop"] = self.stop
-        return {**params, **self.model_kwargs}
+        return sampling_params(self)
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -272,32 +254,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     # --- clients -------------------------------------------------------------
 
     def _settings(self) -> ClientSettings:
-        return ClientSettings(
-            api_key=self.api_key,
-            router_url=self.router_url,
-            hub_url=self.hub_url,
-            base_url=self.base_url,
-            bill_to=self.bill_to,
-            default_headers=self.default_headers or {},
-            timeout=(
-                None
-                if self.timeout is None
-                else httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
-            ),
-            max_retries=self.max_retries,
-            first_token_timeout=self.first_token_timeout,
-            total_timeout=self.total_timeout,
-            mapping_ttl=self.mapping_ttl,
-            provider_cooldown=self.provider_cooldown,
-            provider_failures=self.provider_failures,
-            limits=BodyLimits(
-                response=self.max_response_bytes,
-                error=self.max_error_bytes,
-                event=self.max_event_bytes,
-                stream=self.max_stream_bytes,
-                events_before_token=self.max_events_before_token,
-            ),
-        )
+        return client_settings(self)
 
     def _store(self) -> StateStore:
         return resolve_store(self.state)

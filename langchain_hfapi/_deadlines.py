@@ -31,6 +31,7 @@ __all__ = ["MAX_PROVIDERS", "MAX_RETRY_WAIT", "CallClock"]
 
 MAX_PROVIDERS = 8  # providers one call tries at most (a mapping may list dozens)
 MAX_RETRY_WAIT = 60.0  # seconds of backoff one call may spend in all
+SEND_MARGIN = 0.25  # seconds a bounded send's own timeouts outlast the wait on it
 
 
 def _min(a: float | None, b: float | None) -> float | None:
@@ -81,10 +82,16 @@ class CallClock:
         return first, f"first_token_timeout={first}"
 
     def send_timeout(self, limit: float | None) -> httpx.Timeout:
-        """Returns the request timeout of an attempt: every phase within `limit`."""
+        """Returns the request timeout of an attempt: every phase within `limit`.
+
+        The phases get a little more than `limit`, so that the wait on the
+        whole attempt, which names the setting, ends first; an abandoned send
+        still ends soon after.
+        """
         base = httpx.Timeout(self._settings.timeout)
         if limit is None:
             return base
+        limit += SEND_MARGIN
         return httpx.Timeout(
             connect=_min(base.connect, limit),
             read=_min(base.read, limit),

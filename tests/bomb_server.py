@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Iterator
 from itertools import chain
 
+from tests.loopback_http import RequestHandler, serving
+
 __all__ = ["ATTACKS", "BombServer"]
 
 MiB = 1024 * 1024
@@ -73,23 +75,10 @@ def _body(attack: str, bomb: bytes) -> Iterator[bytes]:
     return _endless(_EVENT * 1024)  # endless_stream
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(RequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:
-        """Keeps the test output quiet."""
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
+    def answer(self, body: bytes) -> None:
         attack = self.path.strip("/").split("/")[0]
         if attack not in ATTACKS:
             self.send_error(404)
@@ -132,14 +121,8 @@ class BombServer:
     def running(cls, port: int = 0, bomb_mib: int = 300) -> Iterator[BombServer]:
         """Runs a server for the duration of a `with` block."""
         server = cls(port, bomb_mib)
-        thread = threading.Thread(target=server._server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(server._server):
             yield server
-        finally:
-            server._server.shutdown()
-            server._server.server_close()
-            thread.join()
 
 
 def main() -> None:

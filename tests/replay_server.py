@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import http.server
 import random
-import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+
+from tests.loopback_http import RequestHandler, serving
 
 __all__ = ["ReplayServer", "Served"]
 
@@ -34,24 +35,10 @@ class Served:
     body: bytes
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and small pieces go out at once
+class _Handler(RequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:
-        """Keeps the test output quiet."""
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
+    def answer(self, body: bytes) -> None:
         parts = self.path.split("/")
         served = self.server.responses.get(parts[2]) if len(parts) > 3 else None
         if served is None:
@@ -112,11 +99,5 @@ class ReplayServer:
     def running(cls) -> Iterator[ReplayServer]:
         """Runs a server for the duration of a `with` block."""
         server = cls()
-        thread = threading.Thread(target=server._server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(server._server):
             yield server
-        finally:
-            server._server.shutdown()
-            server._server.server_close()
-            thread.join()

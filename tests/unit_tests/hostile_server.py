@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
+from tests.loopback_http import serving
+
 FOREIGN_TOKEN = "hf_ForeignUserToken0123456789abcdefgh"  # fake, shaped like a real one
 URL_PASSWORD = "hunter2hunter2"  # fake
 Reply = Literal["4xx", "500", "stream_error", "error_after_token", "bad_status_line"]
@@ -104,13 +106,5 @@ class HostileServer:
     def running(cls) -> Iterator[HostileServer]:
         """Serves in a daemon thread for the duration of a `with` block."""
         server = cls()
-        thread = threading.Thread(
-            target=server._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        thread.start()
-        try:
+        with serving(server._httpd):
             yield server
-        finally:
-            server._httpd.shutdown()
-            server._httpd.server_close()
-            thread.join(5)

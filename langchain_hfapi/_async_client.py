@@ -120,6 +120,11 @@ class AsyncChatStream:
         finally:
             await self.aclose()
 
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers (provider, request id)."""
+        return self._response.headers
+
     async def aclose(self) -> None:
         """Closes the response and returns the connection to the pool."""
         if self._events is not None:
@@ -242,7 +247,7 @@ class AsyncHFClient(ClientCore):
                 attempt = plan.next_after(attempt, with_context(err, cand))
                 continue
             plan.succeeded(attempt)
-            stream.metadata.update(attribution(cand, stream._response.headers, plan))
+            stream.metadata.update(attribution(cand, stream.headers, plan))
             return stream
 
     async def _send(self, cand: Candidate, body: RequestBody, *, stream: bool) -> httpx.Response:

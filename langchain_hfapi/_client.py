@@ -90,6 +90,11 @@ class ChatStream:
         finally:
             self.close()
 
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers (provider, request id)."""
+        return self._response.headers
+
     def close(self) -> None:
         """Closes the response and returns the connection to the pool."""
         if self._events is not None:
@@ -245,7 +250,7 @@ class HFClient(ClientCore):
                 attempt = plan.next_after(attempt, with_context(err, cand))
                 continue
             plan.succeeded(attempt)
-            stream.metadata.update(attribution(cand, stream._response.headers, plan))
+            stream.metadata.update(attribution(cand, stream.headers, plan))
             return stream
 
     def _send(

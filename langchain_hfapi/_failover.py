@@ -8,6 +8,7 @@ The drivers differ only in how they send and how they sleep.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from langchain_hfapi.errors import (
 )
 
 __all__ = ["Attempt", "Candidate", "FailoverPlan", "is_retryable", "should_move_on"]
+
+logger = logging.getLogger("langchain_hfapi")  # records are redacted by its filter
 
 
 @dataclass(frozen=True)
@@ -191,10 +194,13 @@ class FailoverPlan:
             left = self.clock.remaining() if self.clock is not None else None
             if self._waited + delay <= MAX_RETRY_WAIT and (left is None or delay < left):
                 self._waited += delay
+                _log("retrying %s for %s after %s %s in %.2f s", cand, error, delay)
                 return Attempt(cand, attempt.retry + 1, delay)
         self._errors.append(error)
         following = self._next_ready()
         if following is not None:
+            to = following.candidate.label
+            _log("failing over from %s for %s after %s %s to %s", cand, error, to)
             return following
         if len(self._errors) == 1:
             raise error
@@ -208,6 +214,13 @@ class FailoverPlan:
         """
         if self.health is not None:
             self.health.record_success(attempt.candidate)
+
+
+def _log(template: str, cand: Candidate, error: HuggingFaceAPIError, *args: Any) -> None:
+    """Logs a retry or a failover at INFO: provider, model, error, status, delay."""
+    if logger.isEnabledFor(logging.INFO):
+        status = error.status_code if error.status_code is not None else "-"
+        logger.info(template, cand.label, cand.repo_id, type(error).__name__, status, *args)
 
 
 def _record(cand: Candidate, error: str, status: int | None) -> dict[str, Any]:

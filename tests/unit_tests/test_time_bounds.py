@@ -156,3 +156,18 @@ def test_no_retry_starts_past_total_timeout() -> None:
     with pytest.raises(APITimeoutError, match=r"total_timeout=5\.0") as info:
         plan.next_after(attempt, ProviderError("busy"))
     assert isinstance(info.value.__cause__, ProviderError)
+
+
+def test_retries_and_failovers_are_logged_with_provider_status_and_delay(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plan = FailoverPlan(_cands(2), max_retries=1, rand=lambda: 0.0)
+    with caplog.at_level("INFO", logger="langchain_hfapi"):
+        attempt = plan.next_after(
+            plan.first(), ProviderError("busy hf_abcdefghijklmnopqrstuvwxyz", status_code=503)
+        )
+        plan.next_after(attempt, ProviderError("busy", status_code=502))
+    retry, failover = (r.getMessage() for r in caplog.records)
+    assert retry == "retrying p0 for m after ProviderError 503 in 0.50 s"
+    assert failover == "failing over from p0 for m after ProviderError 502 to p1"
+    assert "hf_abc" not in caplog.text

@@ -8,8 +8,8 @@ connections cannot move between loops.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -23,6 +23,7 @@ from langchain_hfapi._answers import (
     whole_answer,
     whole_answer_events,
 )
+from langchain_hfapi._chat_streams import Answered, AsyncChatStream, araw_body
 from langchain_hfapi._client_core import (
     Answer,
     ClientCore,
@@ -38,12 +39,14 @@ from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._pools import async_pool
 from langchain_hfapi._routing import Target, build_candidates
 from langchain_hfapi._state import StateStore
+from langchain_hfapi._stream_end import afinish_body
 from langchain_hfapi._stream_events import EventReader, has_content
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
-__all__ = ["AsyncChatStream", "AsyncHFClient"]
+__all__ = ["AsyncHFClient"]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R", "Answered", "AsyncChatStream")
 
 
 async def shared_pool(settings: ClientSettings) -> httpx.AsyncClient:
@@ -70,7 +73,11 @@ async def _within(
     if limit is None:
         return await step
     try:
-        return await asyncio.wait_for(step, limit)
+        if sys.version_info >= (3, 11):  # a deadline on this task, no new task
+            async with asyncio.timeout(limit):
+                return await step
+        else:  # pragma: no cover - Python 3.10
+            return await asyncio.wait_for(step, limit)
     except asyncio.TimeoutError:
         raise (late() if callable(late) else APITimeoutError(late)) from None
 
@@ -83,64 +90,6 @@ async def _within_total(chunks: AsyncIterator[bytes], clock: CallClock) -> Async
         except StopAsyncIteration:
             return
         yield chunk
-
-
-class AsyncChatStream:
-    """Async twin of `ChatStream`: attribution first, then decoded events.
-
-    Attributes:
-        metadata: The provider attribution for `response_metadata`.
-    """
-
-    def __init__(
-        self,
-        response: httpx.Response,
-        events: AsyncGenerator[dict[str, Any], None] | None,
-        buffered: list[dict[str, Any]],
-        metadata: dict[str, Any],
-        cand: Candidate,
-    ) -> None:
-        self.metadata = metadata
-        self._response = response
-        self._events = events
-        self._buffered = buffered
-        self._cand = cand
-
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        try:
-            for event in self._buffered:
-                yield event
-            self._buffered = []
-            try:
-                if self._events is not None:
-                    async for event in self._events:
-                        yield event
-            except HuggingFaceAPIError as err:
-                raise with_context(err, self._cand, self._response.headers) from err
-        finally:
-            await self.aclose()
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers (provider, request id)."""
-        return self._response.headers
-
-    async def aclose(self) -> None:
-        """Closes the response and returns the connection to the pool."""
-        if self._events is not None:
-            await self._events.aclose()
-        await self._response.aclose()
-
-    async def __aenter__(self) -> AsyncChatStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class AsyncHFClient(ClientCore):
@@ -207,48 +156,36 @@ class AsyncHFClient(ClientCore):
         self, target: Target, payload: Mapping[str, Any]
     ) -> tuple[Answer, dict[str, Any]]:
         """Async twin of `HFClient.complete`."""
-        body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
-        clock = CallClock(self.settings)
-        plan = self.plan(await self.candidates(target), clock)
-        attempt = plan.first()
-        while True:
-            cand = attempt.candidate
-            if attempt.delay:
-                await asyncio.sleep(attempt.delay)
-            headers: httpx.Headers | None = None
-            try:
-                limit, why = clock.attempt_limit()
-                sent = self._send(cand, body, stream=False)
-                response = await _within(sent, limit, f"no answer within {why} s")
-                headers = response.headers
-                reading = self._read_answer(response, clock)
-                answer = await _within(reading, clock.remaining(), clock.total_error)
-            except HuggingFaceAPIError as err:
-                attempt = plan.next_after(attempt, with_context(err, cand, headers))
-                continue
-            plan.succeeded(attempt)
-            return answer, attribution(cand, response.headers, plan)
+        answered, meta = await self._with_failover(target, payload, self._answer)
+        return answered.answer, meta
 
     async def open_stream(self, target: Target, payload: Mapping[str, Any]) -> AsyncChatStream:
         """Async twin of `HFClient.open_stream`."""
+        stream, meta = await self._with_failover(target, payload, self._prime)
+        stream.metadata.update(meta)
+        return stream
+
+    async def _with_failover(
+        self,
+        target: Target,
+        payload: Mapping[str, Any],
+        attempt: Callable[[Candidate, RequestBody, CallClock], Awaitable[_R]],
+    ) -> tuple[_R, dict[str, Any]]:
+        """The one async failover loop (twin of `HFClient._with_failover`)."""
         body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
         clock = CallClock(self.settings)
         plan = self.plan(await self.candidates(target), clock)
-        attempt = plan.first()
+        step = plan.first()
         while True:
-            cand = attempt.candidate
-            if attempt.delay:
-                await asyncio.sleep(attempt.delay)
+            if step.delay:
+                await asyncio.sleep(step.delay)
             try:
-                limit, why = clock.attempt_limit()
-                priming = self._prime(cand, body, clock)
-                stream = await _within(priming, limit, f"no first token within {why} s")
+                result = await attempt(step.candidate, body, clock)
             except HuggingFaceAPIError as err:
-                attempt = plan.next_after(attempt, with_context(err, cand))
+                step = plan.next_after(step, with_context(err, step.candidate))
                 continue
-            plan.succeeded(attempt)
-            stream.metadata.update(attribution(cand, stream.headers, plan))
-            return stream
+            plan.succeeded(step)
+            return result, attribution(step.candidate, result.headers, plan)
 
     async def _send(self, cand: Candidate, body: RequestBody, *, stream: bool) -> httpx.Response:
         """Sends one request; returns once the headers arrived (body unread)."""
@@ -262,15 +199,31 @@ class AsyncHFClient(ClientCore):
         with transport_errors(cand.url):
             return await http.send(request, stream=True)
 
+    async def _answer(self, cand: Candidate, body: RequestBody, clock: CallClock) -> Answered:
+        """Sends one attempt of a whole-answer request and reads its answer."""
+        limit, why = clock.attempt_limit()
+        response = await _within(
+            self._send(cand, body, stream=False), limit, f"no answer within {why} s"
+        )
+        try:
+            answer = await _within(
+                self._read_answer(response, clock), clock.remaining(), clock.total_error
+            )
+            return Answered(answer, response.headers)
+        except HuggingFaceAPIError as err:
+            with_context(err, cand, response.headers)
+            raise
+        finally:
+            await response.aclose()
+
     async def _read_answer(self, response: httpx.Response, clock: CallClock) -> Answer:
-        """Async twin of `HFClient._read_answer`."""
+        """Reads a whole answer; a server that streamed anyway gives its events."""
         if response.status_code < 300 and is_event_stream(response):
             events = self._events(response, clock)
             try:
                 return [event async for event in events]
             finally:
                 await events.aclose()
-                await response.aclose()
         return whole_answer(response, await self._read(response))
 
     async def _read(self, response: httpx.Response) -> bytes:
@@ -278,7 +231,7 @@ class AsyncHFClient(ClientCore):
         try:
             collector = body_collector(response, self.settings.limits)
             with transport_errors():
-                async for raw in response.aiter_raw():
+                async for raw in araw_body(response):
                     if collector.feed(raw):
                         break
             return collector.body()
@@ -286,6 +239,11 @@ class AsyncHFClient(ClientCore):
             await response.aclose()
 
     async def _prime(self, cand: Candidate, body: RequestBody, clock: CallClock) -> AsyncChatStream:
+        """Sends one attempt of a stream request, within the attempt's limit."""
+        limit, why = clock.attempt_limit()
+        return await _within(self._open(cand, body, clock), limit, f"no first token within {why} s")
+
+    async def _open(self, cand: Candidate, body: RequestBody, clock: CallClock) -> AsyncChatStream:
         """Sends the request and reads events until the first token."""
         response = await self._send(cand, body, stream=True)
         events = self._events(response, clock)
@@ -315,11 +273,12 @@ class AsyncHFClient(ClientCore):
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Async twin of `HFClient._events`."""
         reader = EventReader(response.headers.get("content-encoding", ""), self.settings.limits)
-        chunks = response.aiter_raw()
-        if clock.deadline is not None:
-            chunks = _within_total(chunks, clock)
+        raw = araw_body(response)
+        chunks = raw if clock.deadline is None else _within_total(raw, clock)
+        received = 0
         with transport_errors():
             async for chunk in chunks:
+                received += len(chunk)
                 for event in reader.feed(chunk):
                     yield event
                 if reader.stopped:
@@ -328,6 +287,8 @@ class AsyncHFClient(ClientCore):
                 for event in reader.finish():
                     yield event
         reader.check()
+        if reader.stopped:
+            await afinish_body(response, raw, received)
 
     async def __aenter__(self) -> AsyncHFClient:
         return self

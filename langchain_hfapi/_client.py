@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator, Mapping
-from types import TracebackType
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -22,6 +21,7 @@ from langchain_hfapi._answers import (
     whole_answer,
     whole_answer_events,
 )
+from langchain_hfapi._chat_streams import Answered, ChatStream, raw_body
 from langchain_hfapi._client_core import (
     Answer,
     ClientCore,
@@ -37,11 +37,14 @@ from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._pools import sync_pool
 from langchain_hfapi._routing import Target, build_candidates
 from langchain_hfapi._state import StateStore
+from langchain_hfapi._stream_end import finish_body
 from langchain_hfapi._stream_events import EventReader, has_content
-from langchain_hfapi._sync_deadline import Watchdog, send_within
+from langchain_hfapi._sync_deadline import Watchdog, run_within
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
-__all__ = ["ChatStream", "HFClient"]
+__all__ = ["HFClient"]
+
+_R = TypeVar("_R", "Answered", "ChatStream")
 
 
 def _within_total(chunks: Iterator[bytes], clock: CallClock) -> Iterator[bytes]:
@@ -50,67 +53,6 @@ def _within_total(chunks: Iterator[bytes], clock: CallClock) -> Iterator[bytes]:
         if clock.passed():
             raise clock.total_error()
         yield chunk
-
-
-class ChatStream:
-    """An open chat stream: attribution first, then decoded events.
-
-    Created by `HFClient.open_stream` once a provider produced its first token.
-    Errors after that are raised as they are, never retried elsewhere, so
-    nothing the user already saw is repeated. Closes the response when
-    exhausted, on `close()`, or when leaving a `with` block.
-
-    Attributes:
-        metadata: The provider attribution for `response_metadata`.
-    """
-
-    def __init__(
-        self,
-        response: httpx.Response,
-        events: Generator[dict[str, Any], None, None] | None,
-        buffered: list[dict[str, Any]],
-        metadata: dict[str, Any],
-        cand: Candidate,
-    ) -> None:
-        self.metadata = metadata
-        self._response = response
-        self._events = events
-        self._buffered = buffered
-        self._cand = cand
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        try:
-            yield from self._buffered
-            self._buffered = []
-            try:
-                if self._events is not None:
-                    yield from self._events
-            except HuggingFaceAPIError as err:
-                raise with_context(err, self._cand, self._response.headers) from err
-        finally:
-            self.close()
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers (provider, request id)."""
-        return self._response.headers
-
-    def close(self) -> None:
-        """Closes the response and returns the connection to the pool."""
-        if self._events is not None:
-            self._events.close()
-        self._response.close()
-
-    def __enter__(self) -> ChatStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class HFClient(ClientCore):
@@ -201,24 +143,8 @@ class HFClient(ClientCore):
         Raises:
             HuggingFaceAPIError: The typed error once failover gave up.
         """
-        body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
-        clock = CallClock(self.settings)
-        plan = self.plan(self.candidates(target), clock)
-        attempt = plan.first()
-        while True:
-            cand = attempt.candidate
-            if attempt.delay:
-                time.sleep(attempt.delay)
-            headers: httpx.Headers | None = None
-            try:
-                response = self._send(cand, body, clock, stream=False)
-                headers = response.headers
-                answer = self._read_answer(response, clock)
-            except HuggingFaceAPIError as err:
-                attempt = plan.next_after(attempt, with_context(err, cand, headers))
-                continue
-            plan.succeeded(attempt)
-            return answer, attribution(cand, response.headers, plan)
+        answered, meta = self._with_failover(target, payload, self._answer)
+        return answered.answer, meta
 
     def open_stream(self, target: Target, payload: Mapping[str, Any]) -> ChatStream:
         """Opens a stream on the first provider that produces a token.
@@ -236,32 +162,45 @@ class HFClient(ClientCore):
         Raises:
             HuggingFaceAPIError: The typed error once failover gave up.
         """
+        stream, meta = self._with_failover(target, payload, self._prime)
+        stream.metadata.update(meta)
+        return stream
+
+    def _with_failover(
+        self, target: Target, payload: Mapping[str, Any], attempt: Callable[..., _R]
+    ) -> tuple[_R, dict[str, Any]]:
+        """Runs `attempt` on each candidate the call's `FailoverPlan` chooses.
+
+        The one sync failover loop: sleeping is its only difference from the
+        async one.
+
+        Returns:
+            (the first successful attempt's result, its attribution).
+        """
         body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
         clock = CallClock(self.settings)
         plan = self.plan(self.candidates(target), clock)
-        attempt = plan.first()
+        step = plan.first()
         while True:
-            cand = attempt.candidate
-            if attempt.delay:
-                time.sleep(attempt.delay)
+            if step.delay:
+                time.sleep(step.delay)
             try:
-                stream = self._prime(cand, body, clock)
+                result = attempt(step.candidate, body, clock)
             except HuggingFaceAPIError as err:
-                attempt = plan.next_after(attempt, with_context(err, cand))
+                step = plan.next_after(step, with_context(err, step.candidate))
                 continue
-            plan.succeeded(attempt)
-            stream.metadata.update(attribution(cand, stream.headers, plan))
-            return stream
+            plan.succeeded(step)
+            return result, attribution(step.candidate, result.headers, plan)
 
-    def _send(
+    def _request(
         self, cand: Candidate, body: RequestBody, clock: CallClock, *, stream: bool
     ) -> httpx.Response:
-        """Sends one request; returns once the headers arrived (body unread).
+        """Sends one request in this thread; returns once the headers arrived.
 
-        Connecting, sending and the wait for the headers together stay within
-        the attempt's limit (`first_token_timeout`, `total_timeout`).
+        Each phase (connect, write, the wait for the headers) is bounded by the
+        attempt's limit; the body's reads by the normal timeout.
         """
-        limit, why = clock.attempt_limit()
+        limit, _ = clock.attempt_limit()
         request = self.http.build_request(
             "POST",
             cand.url,
@@ -269,51 +208,75 @@ class HFClient(ClientCore):
             headers=self.headers(stream=stream),
             timeout=clock.send_timeout(limit),
         )
-
-        def send() -> httpx.Response:
-            with transport_errors(cand.url):
-                return self.http.send(request, stream=True)
-
-        response = send_within(send, limit, why)
+        with transport_errors(cand.url):
+            response = self.http.send(request, stream=True)
         # httpcore reads a request's timeout when the body starts: the normal bound.
         response.request.extensions["timeout"] = clock.body_timeout()
         return response
 
-    def _read_answer(self, response: httpx.Response, clock: CallClock) -> Answer:
-        """Reads a whole answer; a server that streamed anyway gives its events."""
-        if response.status_code < 300 and is_event_stream(response):
-            try:
-                return list(self._events(response, clock))
-            finally:
-                response.close()
-        return whole_answer(response, self._read(response))
+    def _answer(self, cand: Candidate, body: RequestBody, clock: CallClock) -> Answered:
+        """Sends one attempt of a whole-answer request and reads its answer."""
+        limit, why = clock.attempt_limit()
+        response = run_within(
+            lambda: self._request(cand, body, clock, stream=False),
+            limit,
+            f"no answer within {why} s",
+        )
+        try:
+            if response.status_code < 300 and is_event_stream(response):
+                return Answered(list(self._events(response, clock)), response.headers)
+            return Answered(whole_answer(response, self._read(response)), response.headers)
+        except HuggingFaceAPIError as err:
+            with_context(err, cand, response.headers)
+            raise
+        finally:
+            response.close()
 
-    def _read(self, response: httpx.Response) -> bytes:
+    def _read(self, response: httpx.Response, guard: Watchdog | None = None) -> bytes:
         """Reads a whole body within its bound and returns the connection to the pool."""
         try:
             collector = body_collector(response, self.settings.limits)
             with transport_errors():
-                for raw in response.iter_raw():
+                for raw in raw_body(response):
                     if collector.feed(raw):
                         break
             return collector.body()
         finally:
+            if guard is not None:
+                guard.cancel()  # before the connection goes back to the pool
             response.close()
 
     def _prime(self, cand: Candidate, body: RequestBody, clock: CallClock) -> ChatStream:
-        """Sends the request and reads events until the first token.
+        """Sends one attempt of a stream request and reads events until the first token.
 
-        Within the attempt's limit, a watchdog ends a wait for the first
-        token that would block past it.
+        Connecting, sending and the wait for the first token together stay
+        within the attempt's limit, on HTTP/1.1 and HTTP/2 (`run_within`).
         """
         limit, why = clock.attempt_limit()
-        deadline = None if limit is None else time.monotonic() + limit
-        response = self._send(cand, body, clock, stream=True)
+        if limit is None:
+            return self._open(cand, body, clock, None, "")
+        deadline = time.monotonic() + limit
+        late = f"no first token within {why} s"
+        return run_within(lambda: self._open(cand, body, clock, deadline, late), limit, late)
+
+    def _open(
+        self,
+        cand: Candidate,
+        body: RequestBody,
+        clock: CallClock,
+        deadline: float | None,
+        late: str,
+    ) -> ChatStream:
+        """Sends the request and reads events until the first token (this thread).
+
+        On HTTP/1.1 a watchdog ends a read that would block past `deadline`,
+        which frees this thread and the connection.
+        """
+        response = self._request(cand, body, clock, stream=True)
         watchdog = None if deadline is None else Watchdog(response, deadline)
-        late = APITimeoutError(f"no first token within {why} s")
         try:
             if response.status_code >= 300 or not is_event_stream(response):
-                whole = whole_answer_events(response, self._read(response))
+                whole = whole_answer_events(response, self._read(response, watchdog))
                 return ChatStream(response, None, whole, {}, cand)
             events = self._events(response, clock)
             buffered: list[dict[str, Any]] = []
@@ -323,13 +286,18 @@ class HFClient(ClientCore):
                     break
                 check_events_before_token(len(buffered), self.settings.limits)
             if watchdog is not None and watchdog.expired():
-                raise late
+                raise APITimeoutError(late)
             return ChatStream(response, events, buffered, {}, cand)
         except HuggingFaceAPIError as err:
+            if watchdog is not None:
+                watchdog.cancel()
             response.close()
-            error = late if watchdog is not None and watchdog.expired() else err
+            expired = watchdog is not None and watchdog.expired()
+            error = APITimeoutError(late) if expired else err
             raise with_context(error, cand, response.headers) from err
         except BaseException:
+            if watchdog is not None:
+                watchdog.cancel()
             response.close()
             raise
         finally:
@@ -339,19 +307,26 @@ class HFClient(ClientCore):
     def _events(
         self, response: httpx.Response, clock: CallClock
     ) -> Generator[dict[str, Any], None, None]:
-        """Decodes the response body into stream events until `[DONE]` or its end."""
+        """Decodes the response body into stream events until `[DONE]` or its end.
+
+        After `[DONE]` the rest of the body is read, within bounds, so that
+        the connection can be reused (`_stream_end`).
+        """
         reader = EventReader(response.headers.get("content-encoding", ""), self.settings.limits)
-        chunks = response.iter_raw()
-        if clock.deadline is not None:
-            chunks = _within_total(chunks, clock)
+        raw = raw_body(response)
+        chunks = raw if clock.deadline is None else _within_total(raw, clock)
+        received = 0
         with transport_errors():
             for chunk in chunks:
+                received += len(chunk)
                 yield from reader.feed(chunk)
                 if reader.stopped:
                     break
             else:
                 yield from reader.finish()
         reader.check()
+        if reader.stopped:
+            finish_body(response, raw, received)
 
     def __enter__(self) -> HFClient:
         return self

@@ -12,7 +12,9 @@ an empty one, and build their clients on first use.
 
 from __future__ import annotations
 
+import operator
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import httpx
@@ -23,7 +25,13 @@ from langchain_hfapi._client import HFClient
 from langchain_hfapi._client_core import CONNECT_TIMEOUT, ClientSettings
 from langchain_hfapi._state import StateStore
 
-__all__ = ["SAMPLING_FIELDS", "ModelRuntime", "client_settings", "sampling_params"]
+__all__ = [
+    "SAMPLING_FIELDS",
+    "SETTINGS_FIELDS",
+    "ModelRuntime",
+    "client_settings",
+    "sampling_params",
+]
 
 SAMPLING_FIELDS = (
     "temperature",
@@ -54,6 +62,31 @@ def sampling_params(model: Any) -> dict[str, Any]:
     return {**params, **model.model_kwargs}
 
 
+SETTINGS_FIELDS = (
+    "api_key",
+    "router_url",
+    "hub_url",
+    "base_url",
+    "bill_to",
+    "default_headers",
+    "timeout",
+    "max_retries",
+    "first_token_timeout",
+    "total_timeout",
+    "mapping_ttl",
+    "provider_cooldown",
+    "provider_failures",
+    "max_response_bytes",
+    "max_error_bytes",
+    "max_event_bytes",
+    "max_stream_bytes",
+    "max_events_before_token",
+)
+_HEADERS = SETTINGS_FIELDS.index("default_headers")
+_read_fields = operator.attrgetter(*SETTINGS_FIELDS)
+MAX_SHARED_SETTINGS = 64  # distinct settings kept for freshly built models
+
+
 def client_settings(model: Any) -> ClientSettings:
     """Builds the connection settings of a `ChatHuggingFaceAPI` from its fields.
 
@@ -70,7 +103,7 @@ def client_settings(model: Any) -> ClientSettings:
         hub_url=model.hub_url,
         base_url=model.base_url,
         bill_to=model.bill_to,
-        default_headers=model.default_headers or {},
+        default_headers=dict(model.default_headers or {}),
         timeout=None
         if timeout is None
         else httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
@@ -90,8 +123,52 @@ def client_settings(model: Any) -> ClientSettings:
     )
 
 
+def _snapshot(fields: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Copies the headers out of a fields tuple, so that a change in place shows."""
+    headers = fields[_HEADERS]
+    if not headers:
+        return fields
+    return (*fields[:_HEADERS], dict(headers), *fields[_HEADERS + 1 :])
+
+
+class _SharedSettings:
+    """Settings already built in this process, by field values (LRU).
+
+    Models built per request with the same fields share one `ClientSettings`
+    instead of checking and building it again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: OrderedDict[tuple[Any, ...], ClientSettings] = OrderedDict()
+
+    def settings(self, model: Any, fields: tuple[Any, ...]) -> ClientSettings:
+        headers = fields[_HEADERS]
+        key = (*fields[:_HEADERS], tuple(sorted((headers or {}).items())), *fields[_HEADERS + 1 :])
+        try:
+            with self._lock:
+                found = self._built.get(key)
+                if found is not None:
+                    self._built.move_to_end(key)
+                    return found
+        except TypeError:  # a field value that cannot be hashed
+            return client_settings(model)
+        built = client_settings(model)  # raises on settings that cannot be sent
+        with self._lock:
+            self._built[key] = built
+            if len(self._built) > MAX_SHARED_SETTINGS:
+                self._built.popitem(last=False)
+        return built
+
+
+_SHARED = _SharedSettings()
+
+
 class ModelRuntime:
     """The clients of one model, built on first use under a lock.
+
+    A call compares the model's connection fields with those its client was
+    built from (one tuple comparison); only a change builds new settings.
 
     Example:
         >>> runtime = ModelRuntime()
@@ -101,51 +178,59 @@ class ModelRuntime:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sync: tuple[tuple[Any, ...], HFClient] | None = None
-        self._async: tuple[tuple[Any, ...], AsyncHFClient] | None = None
+        self._sync: tuple[tuple[Any, ...], Any, StateStore, HFClient] | None = None
+        self._async: tuple[tuple[Any, ...], Any, StateStore, AsyncHFClient] | None = None
 
     def is_empty(self) -> bool:
         """Checks that no client was built yet."""
         return self._sync is None and self._async is None
 
-    @staticmethod
-    def _same(built: tuple[Any, ...], wanted: tuple[Any, ...]) -> bool:
-        settings, http, store = built
-        return bool(settings == wanted[0]) and http is wanted[1] and store is wanted[2]
-
-    def sync_client(
-        self, settings: ClientSettings, http_client: Any, store: StateStore
-    ) -> HFClient:
-        """Returns the sync client for these settings, building it if they changed.
+    def sync_client(self, model: Any, http_client: Any, store: StateStore) -> HFClient:
+        """Returns the sync client for the model's settings, building it if they changed.
 
         First use raced from many threads builds one client.
 
         Args:
-            settings: The model's current connection settings.
+            model: The chat model, whose connection fields are read.
             http_client: The user's `httpx.Client`, or None for the shared pool.
             store: The state store.
 
         Returns:
             The client.
         """
-        wanted = (settings, http_client, store)
+        fields = _read_fields(model)
+        held = self._sync
+        if held is not None and held[0] == fields and held[1] is http_client and held[2] is store:
+            return held[3]
         with self._lock:
             held = self._sync
-            if held is None or not self._same(held[0], wanted):
-                held = self._sync = (wanted, HFClient(settings, http_client, store=store))
-            return held[1]
+            if (
+                held is None
+                or held[0] != fields
+                or held[1] is not http_client
+                or held[2] is not store
+            ):
+                client = HFClient(_SHARED.settings(model, fields), http_client, store=store)
+                held = self._sync = (_snapshot(fields), http_client, store, client)
+            return held[3]
 
-    def async_client(
-        self, settings: ClientSettings, http_client: Any, store: StateStore
-    ) -> AsyncHFClient:
+    def async_client(self, model: Any, http_client: Any, store: StateStore) -> AsyncHFClient:
         """Async twin of `sync_client` (for `httpx.AsyncClient`)."""
-        wanted = (settings, http_client, store)
+        fields = _read_fields(model)
+        held = self._async
+        if held is not None and held[0] == fields and held[1] is http_client and held[2] is store:
+            return held[3]
         with self._lock:
             held = self._async
-            if held is None or not self._same(held[0], wanted):
-                client = AsyncHFClient(settings, http_client, store=store)
-                held = self._async = (wanted, client)
-            return held[1]
+            if (
+                held is None
+                or held[0] != fields
+                or held[1] is not http_client
+                or held[2] is not store
+            ):
+                client = AsyncHFClient(_SHARED.settings(model, fields), http_client, store=store)
+                held = self._async = (_snapshot(fields), http_client, store, client)
+            return held[3]
 
     def __copy__(self) -> ModelRuntime:
         return ModelRuntime()

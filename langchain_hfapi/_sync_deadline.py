@@ -2,13 +2,15 @@
 
 A blocked socket call cannot be interrupted from its own thread, so:
 
-- `send_within` sends on a worker thread and waits at most the limit; a late
-  send is abandoned (its own timeouts, also within the limit, end it, and its
-  response is closed when it arrives). Only that request is affected.
-- `Watchdog` ends a wait for the first token by shutting the socket down, but
-  only on an HTTP/1.1 connection, which carries no other request while a
-  response is read; on HTTP/2 (a user's client) it leaves the shared socket
-  alone and the read timeout bounds the wait.
+- `run_within` sends (and, for a stream, waits for the first token) on a
+  worker thread and waits at most the limit; a late attempt is abandoned (its
+  own timeouts, also within the limit, end it, and what it returns is closed
+  when it arrives). Only that request is affected, on HTTP/1.1 and HTTP/2.
+- `Watchdog` ends a blocked read (the wait for the first token, the read of a
+  stream's last bytes) by shutting the socket down, but only on an HTTP/1.1
+  connection, which carries no other request while a response is read; on
+  HTTP/2 (a user's client) it leaves the shared socket alone and the read
+  timeout bounds the wait. All watchdogs share one timer thread.
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 import httpx
 
 from langchain_hfapi.errors import APITimeoutError
 
-__all__ = ["Watchdog", "send_within"]
+__all__ = ["Watchdog", "run_within"]
 
 _SENDERS: concurrent.futures.ThreadPoolExecutor | None = None
 _SENDERS_LOCK = threading.Lock()
@@ -43,67 +49,134 @@ def _senders() -> concurrent.futures.ThreadPoolExecutor:
     return _SENDERS
 
 
-def _close_late(future: concurrent.futures.Future[httpx.Response]) -> None:
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_C = TypeVar("_C", bound=_Closable)
+
+
+def _close_late(future: concurrent.futures.Future[_C]) -> None:
     if not future.cancelled() and future.exception() is None:
         future.result().close()
 
 
-def send_within(
-    send: Callable[[], httpx.Response], limit: float | None, why: str
-) -> httpx.Response:
-    """Runs `send`, giving up on it after `limit` seconds.
+def run_within(step: Callable[[], _C], limit: float | None, late: str) -> _C:
+    """Runs `step` (a send, or a send and the wait for a first token) within a limit.
+
+    With a limit, `step` runs on a sender thread and is abandoned when the
+    limit passes: whatever the protocol, the caller waits no longer. What a
+    late step returns (a response, an open stream) is closed when it comes.
 
     Args:
-        send: Sends the request and returns once its headers arrived.
+        step: Sends the request and returns what must be closed after use.
         limit: Seconds it may take, or `None` to run it in this thread.
-        why: The setting that sets the limit, named in the error.
+        late: The message of the `APITimeoutError` raised at the limit.
 
     Returns:
-        The response, headers read.
+        What `step` returned.
 
     Raises:
-        APITimeoutError: When `send` took longer than `limit`.
+        APITimeoutError: When `step` took longer than `limit`.
     """
     if limit is None:
-        return send()
-    future = _senders().submit(contextvars.copy_context().run, send)
+        return step()
+    future = _senders().submit(contextvars.copy_context().run, step)
     try:
         return future.result(timeout=limit)
     except concurrent.futures.TimeoutError:
         if not future.cancel():
             future.add_done_callback(_close_late)
-        raise APITimeoutError(f"no answer within {why} s") from None
+        raise APITimeoutError(late) from None
+
+
+class _Timers:
+    """One daemon thread that runs callbacks at deadlines, for the whole process.
+
+    Arming one costs a heap push under a lock (a `threading.Timer` starts a
+    thread each time). Cancelled entries are dropped when they come due.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> None:
+        """Runs `callback` on the timer thread at monotonic time `when`."""
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._order), callback))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="langchain-hfapi-timers", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is callback:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                callback = heapq.heappop(self._heap)[2]
+            with contextlib.suppress(Exception):
+                callback()
+
+
+_TIMERS = _Timers()
+
+
+def _timers_after_fork() -> None:
+    global _TIMERS
+    _TIMERS = _Timers()  # the parent's thread does not exist in the child
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_timers_after_fork)
 
 
 class Watchdog:
-    """Ends the wait for a stream's first token at a deadline (HTTP/1.1 only).
+    """Ends a blocked read of one response at a deadline (HTTP/1.1 only).
+
+    It shuts the response's socket down, which ends the read with an error.
+    On HTTP/1.1 that connection carries no other request while the response
+    is open; `cancel()` must come before the response is closed (and its
+    connection released to the pool): after it, the socket is never touched.
+    On HTTP/2 (a user's client) it leaves the shared socket alone.
 
     Args:
         response: The response whose body is being read.
         deadline: The monotonic time at which the wait ends.
     """
 
+    __slots__ = ("_deadline", "_lock", "_response")
+
     def __init__(self, response: httpx.Response, deadline: float) -> None:
         self._deadline = deadline
-        self._response = response
-        self._timer: threading.Timer | None = None
+        self._response: httpx.Response | None = None
+        self._lock = threading.Lock()
         if response.http_version == "HTTP/1.1":
-            self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            self._response = response
+            _TIMERS.call_at(deadline, self._fire)
 
     def _fire(self) -> None:
-        stream = self._response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):  # already closed
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        with self._lock:
+            response, self._response = self._response, None
+            if response is None:  # cancelled
+                return
+            stream = response.extensions.get("network_stream")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):  # already closed
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def expired(self) -> bool:
         """Checks whether the deadline has passed."""
         return time.monotonic() >= self._deadline
 
     def cancel(self) -> None:
-        """Stops the timer (the first token arrived, or the attempt ended)."""
-        if self._timer is not None:
-            self._timer.cancel()
+        """Disarms the watchdog; once it returns, the socket is never touched."""
+        with self._lock:
+            self._response = None

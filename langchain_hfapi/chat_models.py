@@ -37,14 +37,13 @@ from langchain_hfapi._client import HFClient
 from langchain_hfapi._client_core import (
     DEFAULT_HUB_URL,
     DEFAULT_ROUTER_URL,
-    ClientSettings,
 )
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
 from langchain_hfapi._profiles import model_profile
 from langchain_hfapi._routing import Target, resolve_target
-from langchain_hfapi._runtime import ModelRuntime, client_settings, sampling_params
+from langchain_hfapi._runtime import ModelRuntime, sampling_params
 from langchain_hfapi._state import StateStore, resolve_store
 from langchain_hfapi._stream_converter import (
     StreamConverter,
@@ -253,9 +252,6 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
 
     # --- clients -------------------------------------------------------------
 
-    def _settings(self) -> ClientSettings:
-        return client_settings(self)
-
     def _store(self) -> StateStore:
         return resolve_store(self.state)
 
@@ -266,12 +262,12 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         Changed settings (a field set, `model_copy(update=...)`) give a new
         client; connections and state are the process's, shared.
         """
-        return self._runtime.sync_client(self._settings(), self.http_client, self._store())
+        return self._runtime.sync_client(self, self.http_client, self._store())
 
     @property
     def async_client(self) -> AsyncHFClient:
         """The asynchronous client for the current settings, built on first use."""
-        return self._runtime.async_client(self._settings(), self.http_async_client, self._store())
+        return self._runtime.async_client(self, self.http_async_client, self._store())
 
     def __copy__(self) -> Self:
         clone = super().__copy__()

@@ -1,7 +1,7 @@
 """The asynchronous Hugging Face client, twin of `HFClient` in `_client.py`.
 
 Same plan, same core; only sending (`await`) and sleeping (`asyncio.sleep`)
-differ. One `httpx.AsyncClient` is kept per event loop (`_pools`), since
+differ. One connection pool is kept per event loop (`_pools`), since
 connections cannot move between loops.
 """
 
@@ -47,19 +47,6 @@ __all__ = ["AsyncHFClient"]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R", "Answered", "AsyncChatStream")
-
-
-async def shared_pool(settings: ClientSettings) -> httpx.AsyncClient:
-    """Returns the running loop's shared httpx client for these settings.
-
-    Args:
-        settings: Connection settings (only the timeout distinguishes pools).
-
-    Returns:
-        An open `httpx.AsyncClient`, created on first use in this loop and
-        closed with the loop (see `_pools`).
-    """
-    return await async_pool(settings.timeout)
 
 
 async def _within(
@@ -113,14 +100,16 @@ class AsyncHFClient(ClientCore):
         shared: ClientCore | None = None,
         store: StateStore | None = None,
     ) -> None:
-        super().__init__(settings, shared, store)
+        super().__init__(settings, shared, store, given=http_client)
         self._given = http_client
 
-    async def _http(self) -> httpx.AsyncClient:
-        """The given httpx client, or the running loop's shared pool."""
+    async def _transmit(self, request: httpx.Request) -> httpx.Response:
+        """Sends a request on the given client or the loop's pool; headers read."""
         if self._given is not None:
-            return self._given
-        return await shared_pool(self.settings)
+            return await self._given.send(request, stream=True)
+        response = await (await async_pool()).handle_async_request(request)
+        response.request = request
+        return response
 
     async def aclose(self) -> None:
         """Releases the client (the shared pool itself closes with its loop)."""
@@ -144,10 +133,12 @@ class AsyncHFClient(ClientCore):
 
     async def get_json(self, url: str, params: Mapping[str, str] | None = None) -> Any:
         """Async twin of `HFClient.get_json`."""
-        http = await self._http()
-        request = http.build_request("GET", url, params=params, headers=self.headers(hub=True))
+        headers = self.headers(hub=True)
+        request = self.build_request(
+            "GET", url, params=params, headers=headers, timeout=self.timeout
+        )
         with transport_errors(url):
-            response = await http.send(request, stream=True)
+            response = await self._transmit(request)
         body = await self._read(response)
         check_response(response, body)
         return decode_json(response, body)
@@ -189,15 +180,15 @@ class AsyncHFClient(ClientCore):
 
     async def _send(self, cand: Candidate, body: RequestBody, *, stream: bool) -> httpx.Response:
         """Sends one request; returns once the headers arrived (body unread)."""
-        http = await self._http()
-        request = http.build_request(
+        request = self.build_request(
             "POST",
             cand.url,
             content=body.for_model(cand.wire_model),
             headers=self.headers(stream=stream),
+            timeout=self.timeout,
         )
         with transport_errors(cand.url):
-            return await http.send(request, stream=True)
+            return await self._transmit(request)
 
     async def _answer(self, cand: Candidate, body: RequestBody, clock: CallClock) -> Answered:
         """Sends one attempt of a whole-answer request and reads its answer."""

@@ -58,8 +58,8 @@ def _within_total(chunks: Iterator[bytes], clock: CallClock) -> Iterator[bytes]:
 class HFClient(ClientCore):
     """Sends chat requests through the router with mapping, retries and failover.
 
-    Unless an `httpx.Client` is given, requests go through the process's pool
-    for these connection settings, shared by every client.
+    Unless an `httpx.Client` is given, requests go through the process's
+    connection pool, shared by every client.
 
     Args:
         settings: Connection settings.
@@ -79,15 +79,23 @@ class HFClient(ClientCore):
         http_client: httpx.Client | None = None,
         store: StateStore | None = None,
     ) -> None:
-        super().__init__(settings, store=store)
+        super().__init__(settings, store=store, given=http_client)
         self._given = http_client
 
     @property
-    def http(self) -> httpx.Client:
-        """The given httpx client, or the process's pool for these settings."""
+    def http(self) -> httpx.Client | httpx.HTTPTransport:
+        """The given httpx client, or the process's connection pool."""
         if self._given is not None:
             return self._given
-        return sync_pool(self.settings.timeout)
+        return sync_pool()
+
+    def _transmit(self, request: httpx.Request) -> httpx.Response:
+        """Sends a request on the given client or the shared pool; headers read."""
+        if self._given is not None:
+            return self._given.send(request, stream=True)
+        response = sync_pool().handle_request(request)
+        response.request = request
+        return response
 
     def close(self) -> None:
         """Releases the client (the shared pool stays open for other clients)."""
@@ -122,9 +130,12 @@ class HFClient(ClientCore):
 
     def get_json(self, url: str, params: Mapping[str, str] | None = None) -> Any:
         """Sends an authenticated GET and decodes the JSON answer (size-bounded)."""
-        request = self.http.build_request("GET", url, params=params, headers=self.headers(hub=True))
+        headers = self.headers(hub=True)
+        request = self.build_request(
+            "GET", url, params=params, headers=headers, timeout=self.timeout
+        )
         with transport_errors(url):
-            response = self.http.send(request, stream=True)
+            response = self._transmit(request)
         body = self._read(response)
         check_response(response, body)
         return decode_json(response, body)
@@ -201,7 +212,7 @@ class HFClient(ClientCore):
         attempt's limit; the body's reads by the normal timeout.
         """
         limit, _ = clock.attempt_limit()
-        request = self.http.build_request(
+        request = self.build_request(
             "POST",
             cand.url,
             content=body.for_model(cand.wire_model),
@@ -209,7 +220,7 @@ class HFClient(ClientCore):
             timeout=clock.send_timeout(limit),
         )
         with transport_errors(cand.url):
-            response = self.http.send(request, stream=True)
+            response = self._transmit(request)
         # httpcore reads a request's timeout when the body starts: the normal bound.
         response.request.extensions["timeout"] = clock.body_timeout()
         return response

@@ -50,6 +50,7 @@ DEFAULT_HUB_URL = "https://huggingface.co"
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection, at most
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=CONNECT_TIMEOUT)  # per connect/read/write
 USER_AGENT = f"langchain-hfapi/{__version__}"
+MAX_PARSED_URLS = 64  # URLs a client keeps parsed
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,12 @@ class ClientCore:
         settings: ClientSettings,
         shared: ClientCore | None = None,
         store: StateStore | None = None,
+        given: httpx.Client | httpx.AsyncClient | None = None,
     ) -> None:
         self.settings = settings
+        self.given = given
+        self.timeout = httpx.Timeout(settings.timeout)
+        self._urls: dict[str, httpx.URL] = {}
         if store is None:
             store = shared.store if shared is not None else resolve_store(None)
         self.store: StateStore = store
@@ -204,6 +209,40 @@ class ClientCore:
             if self.settings.bill_to:
                 headers["X-HF-Bill-To"] = self.settings.bill_to
         return headers
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        timeout: httpx.Timeout,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        """Builds a request for the user's httpx client, or for the shared pool.
+
+        A user's client merges its own defaults in (headers, auth, cookies). For
+        the shared pool the request is complete as built: parsed URLs are kept
+        (a client has a handful of them), and the timeout travels with it.
+        """
+        if self.given is not None:
+            return self.given.build_request(
+                method, url, content=content, params=params, headers=headers, timeout=timeout
+            )
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= MAX_PARSED_URLS:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return httpx.Request(
+            method,
+            parsed,
+            params=params,
+            content=content,
+            headers=headers,
+            extensions={"timeout": timeout.as_dict()},
+        )
 
     def plan(self, candidates: list[Candidate], clock: CallClock) -> FailoverPlan:
         """Creates the failover plan for one call."""

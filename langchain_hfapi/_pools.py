@@ -1,8 +1,8 @@
 """Connection pools shared by every model of the process.
 
 One SSL context is built per process (loading the CA bundle costs ~20 ms).
-Sync pools are keyed by connection settings (the timeout; headers are per
-request), at most `MAX_SYNC_POOLS` of them, closed at interpreter exit.
+The pools are httpx transports: requests carry their own headers and
+timeouts, so one sync pool serves the process, closed at interpreter exit.
 Async pools are kept per event loop, since connections cannot move between
 loops. A loop's pools are closed when the loop shuts its async generators
 down (`asyncio.run`, test runners) or, for a loop simply closed, from
@@ -19,7 +19,6 @@ import os
 import ssl
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, NamedTuple, TypeVar
 
@@ -27,7 +26,7 @@ import httpx
 
 __all__ = [
     "CONNECTION_LIMITS",
-    "MAX_SYNC_POOLS",
+    "POOL_KEY",
     "async_pool",
     "close_all",
     "loop_resource",
@@ -41,12 +40,12 @@ __all__ = [
 # state change (benchmarks/load.py, 2,000 concurrent streams: ~140 s a round with
 # a cap of 1,000, ~14 s without).
 CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-MAX_SYNC_POOLS = 16  # distinct connection settings kept open; least recently used closed
+POOL_KEY = "httpx"  # the loop's connection pool among what it holds
 
 _T = TypeVar("_T")
 _lock = threading.Lock()
 _ssl: ssl.SSLContext | None = None
-_sync: OrderedDict[str, httpx.Client] = OrderedDict()
+_sync: httpx.HTTPTransport | None = None
 
 
 class _Held(NamedTuple):
@@ -83,68 +82,38 @@ def ssl_context() -> ssl.SSLContext:
         return _ssl
 
 
-def _key(timeout: float | httpx.Timeout | None) -> str:
-    return repr(httpx.Timeout(timeout))
+def sync_pool() -> httpx.HTTPTransport:
+    """Returns the process's sync connection pool.
 
-
-def sync_pool(timeout: float | httpx.Timeout | None) -> httpx.Client:
-    """Returns the process's sync httpx client for these connection settings.
-
-    First use raced from many threads creates one client.
-
-    Args:
-        timeout: The default timeout of the client's requests.
+    First use raced from many threads creates one pool. Requests carry their
+    own timeouts (`extensions["timeout"]`), so one pool serves every model.
 
     Returns:
-        An open `httpx.Client` (no redirects, wide pool); never close it.
+        An open `httpx.HTTPTransport` (no redirects, wide pool); never close it.
     """
-    key = _key(timeout)
+    global _sync
+    pool = _sync
+    if pool is not None:
+        return pool
+    context = ssl_context()
     with _lock:
-        client = _sync.get(key)
-        if client is not None and not client.is_closed:
-            _sync.move_to_end(key)
-            return client
-    made = httpx.Client(
-        timeout=timeout, follow_redirects=False, limits=CONNECTION_LIMITS, verify=ssl_context()
-    )
-    with _lock:
-        client = _sync.get(key)
-        if client is not None and not client.is_closed:
-            winner = client
-        else:
-            winner = _sync[key] = made
-        evicted = []
-        while len(_sync) > MAX_SYNC_POOLS:
-            evicted.append(_sync.popitem(last=False)[1])
-    if winner is not made:
-        made.close()
-    for old in evicted:
-        old.close()
-    return winner
+        if _sync is None:
+            _sync = httpx.HTTPTransport(verify=context, limits=CONNECTION_LIMITS)
+        return _sync
 
 
-async def async_pool(timeout: float | httpx.Timeout | None) -> httpx.AsyncClient:
-    """Returns the running loop's shared httpx client for these settings.
-
-    Args:
-        timeout: The default timeout of the client's requests.
+async def async_pool() -> httpx.AsyncHTTPTransport:
+    """Returns the running loop's connection pool.
 
     Returns:
-        An open `httpx.AsyncClient`, created on first use in this loop.
+        An open `httpx.AsyncHTTPTransport`, created on first use in this loop.
     """
 
-    def make() -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            timeout=timeout,
-            follow_redirects=False,
-            limits=CONNECTION_LIMITS,
-            verify=ssl_context(),
-        )
+    def make() -> httpx.AsyncHTTPTransport:
+        return httpx.AsyncHTTPTransport(verify=ssl_context(), limits=CONNECTION_LIMITS)
 
-    client: httpx.AsyncClient = await loop_resource(
-        f"httpx:{_key(timeout)}", make, lambda c: c.aclose(), lambda c: c.is_closed
-    )
-    return client
+    pool: httpx.AsyncHTTPTransport = await loop_resource(POOL_KEY, make, lambda t: t.aclose())
+    return pool
 
 
 async def loop_resource(
@@ -243,9 +212,7 @@ def open_async_pools() -> int:
     _sweep()
     with _lock:
         held = [p for p in (get() for _, get in _loops.values()) if p is not None]
-    return sum(
-        1 for p in held for k, e in p.by_key.items() if k.startswith("httpx:") and not e.is_closed()
-    )
+    return sum(1 for p in held for k, e in p.by_key.items() if k == POOL_KEY and not e.is_closed())
 
 
 async def _close_at_loop_shutdown(
@@ -270,7 +237,7 @@ def _forget_after_fork() -> None:
     """
     global _lock, _sync, _loops
     _lock = threading.Lock()
-    _sync = OrderedDict()
+    _sync = None
     _loops = {}
 
 
@@ -280,9 +247,9 @@ if hasattr(os, "register_at_fork"):  # not on Windows
 
 @atexit.register
 def close_all() -> None:
-    """Closes the process's sync pools (run at interpreter exit)."""
+    """Closes the process's sync pool (run at interpreter exit)."""
+    global _sync
     with _lock:
-        clients = list(_sync.values())
-        _sync.clear()
-    for client in clients:
-        client.close()
+        pool, _sync = _sync, None
+    if pool is not None:
+        pool.close()

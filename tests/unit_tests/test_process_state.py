@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from langchain_hfapi import ChatHuggingFaceAPI
 from langchain_hfapi._health import LocalHealthBook
 from langchain_hfapi._mapping import MappingCache, ProviderMapping, cache_key
-from langchain_hfapi._pools import open_async_pools, ssl_context, sync_pool
+from langchain_hfapi._pools import close_all, open_async_pools, ssl_context, sync_pool
 from langchain_hfapi._state import PROCESS_STORE, ProcessStore
 from tests.conftest import TOKEN
 from tests.router_server import RouterServer, Step
@@ -97,7 +97,8 @@ def test_health_transitions_are_logged_at_debug(
 def test_instances_share_one_sync_pool_and_one_ssl_context(make_llm: MakeLLM) -> None:
     first, second = make_llm(), make_llm()
     assert first.client.http is second.client.http
-    assert sync_pool(httpx.Timeout(5.0)).__class__ is httpx.Client
+    assert first.client.http is sync_pool()
+    assert isinstance(sync_pool(), httpx.HTTPTransport)
     assert ssl_context() is ssl_context()
 
 
@@ -165,13 +166,13 @@ def test_first_use_raced_from_many_threads_builds_one_client(make_llm: MakeLLM) 
 
 
 def test_a_new_sync_pool_raced_from_many_threads_is_made_once() -> None:
-    timeout = httpx.Timeout(12.345)
+    close_all()  # the next use makes a new pool
     barrier = threading.Barrier(16)
-    pools: list[httpx.Client] = []
+    pools: list[httpx.HTTPTransport] = []
 
     def first_use() -> None:
         barrier.wait()
-        pools.append(sync_pool(timeout))
+        pools.append(sync_pool())
 
     threads = [threading.Thread(target=first_use) for _ in range(16)]
     for thread in threads:

@@ -121,7 +121,7 @@ def test_breaking_out_of_a_stream_closes_it(make_llm: MakeLLM, router: RouterSer
     for chunk in llm.stream("hi"):
         if chunk.content:
             break
-    pool = llm.client.http._transport._pool  # type: ignore[attr-defined]
+    pool = llm.client.http._pool  # type: ignore[union-attr]
     assert all(not conn.is_connection_dropped() or conn.is_closed() for conn in pool.connections)
     assert llm.invoke("hi").content == "Hello from together."
     for _ in range(20):  # many abandoned streams leave nothing behind

@@ -110,6 +110,7 @@ def timed_store(inner: Any, out: Outcome) -> Any:
             return timed_book
 
     store = TimedStore()
+    store.health_blocks = inner.health_blocks  # async calls take Redis decisions off the loop
     store.fetch_mapping = timed(inner.fetch_mapping, 1)  # type: ignore[method-assign]
     store.afetch_mapping = afetch  # type: ignore[method-assign]
     return store

@@ -25,10 +25,10 @@ and adds the wall time of every store operation to the calling stream
 (a `ContextVar`: per asyncio task, or thread). Two figures per stream, p50 and
 p99 over streams:
 
-- health: admit, record and cooldown operations. Synchronous, also in async
-  calls, so the figure is exact and, in async mode, is also time the worker's
-  whole event loop is blocked: "health % of loop" is their sum over the
-  worker's wall time (the largest worker's);
+- health: admit, record and cooldown operations. They are synchronous; in
+  async calls with Redis they run on the package's health threads (the loop
+  goes on), with the process store inline (no I/O). "health % of wall" is
+  their sum over the worker's wall time (the largest worker's);
 - mapping: the Hub mapping lookup, which on a miss includes waiting for the
   Hub request (single flight) and, in async mode, for the loop.
 
@@ -139,7 +139,7 @@ def _column(r: dict[str, Any], base: dict[str, Any] | None) -> dict[str, str]:
         "health ms/stream p99": ms(o.health, 0.99),
         "mapping ms/stream p50": ms(o.mapping, 0.5),
         "mapping ms/stream p99": ms(o.mapping, 0.99),
-        "health % of loop (max)": f"{100 * max(o.busy):.2g}" if r["async"] else "-",
+        "health % of wall (max)": f"{100 * max(o.busy):.2g}" if r["async"] else "-",
         "e2e ms p50": ms(o.latency, 0.5),
         "e2e ms p99": ms(o.latency, 0.99),
         "e2e p50 - process, ms": ms(o.latency, 0.5, base and base["outcome"].latency),

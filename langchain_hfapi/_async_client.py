@@ -8,6 +8,9 @@ connections cannot move between loops.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
+import os
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -47,6 +50,40 @@ __all__ = ["AsyncHFClient"]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R", "Answered", "AsyncChatStream")
+
+
+_HEALTH_SENDERS: concurrent.futures.ThreadPoolExecutor | None = None
+MAX_HEALTH_SENDERS = 32  # threads sending health commands for async calls, per process
+
+
+async def _inline(decision: Callable[..., _T], *args: Any) -> _T:
+    """Takes a plan decision on the loop (health kept in this process)."""
+    return decision(*args)
+
+
+async def _off_loop(decision: Callable[..., _T], *args: Any) -> _T:
+    """Takes a plan decision on a thread: its health commands wait on the network.
+
+    The plan stays one synchronous core for both drivers; here it runs where a
+    Redis round trip (or its timeout) blocks no other task of the loop.
+    """
+    global _HEALTH_SENDERS
+    if _HEALTH_SENDERS is None:
+        _HEALTH_SENDERS = concurrent.futures.ThreadPoolExecutor(
+            MAX_HEALTH_SENDERS, thread_name_prefix="langchain-hfapi-health"
+        )
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_HEALTH_SENDERS, context.run, decision, *args)
+
+
+def _forget_health_senders() -> None:
+    global _HEALTH_SENDERS
+    _HEALTH_SENDERS = None  # a forked child has none of the parent's threads
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forget_health_senders)
 
 
 async def _within(
@@ -166,16 +203,17 @@ class AsyncHFClient(ClientCore):
         body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
         clock = CallClock(self.settings)
         plan = self.plan(await self.candidates(target), clock)
-        step = plan.first()
+        decide = _off_loop if self.store.health_blocks else _inline
+        step = await decide(plan.first)
         while True:
             if step.delay:
                 await asyncio.sleep(step.delay)
             try:
                 result = await attempt(step.candidate, body, clock)
             except HuggingFaceAPIError as err:
-                step = plan.next_after(step, with_context(err, step.candidate))
+                step = await decide(plan.next_after, step, with_context(err, step.candidate))
                 continue
-            plan.succeeded(step)
+            await decide(plan.succeeded, step)
             return result, attribution(step.candidate, result.headers, plan)
 
     async def _send(self, cand: Candidate, body: RequestBody, *, stream: bool) -> httpx.Response:

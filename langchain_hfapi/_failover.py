@@ -193,6 +193,9 @@ class FailoverPlan:
             delay = backoff_delay(attempt.retry + 1, retry_after, self.rand)
             left = self.clock.remaining() if self.clock is not None else None
             if self._waited + delay <= MAX_RETRY_WAIT and (left is None or delay < left):
+                following = self._instead_of_retry(cand, error)
+                if following is not None:
+                    return following
                 self._waited += delay
                 _log("retrying %s for %s after %s %s in %.2f s", cand, error, delay)
                 return Attempt(cand, attempt.retry + 1, delay)
@@ -205,6 +208,25 @@ class FailoverPlan:
         if len(self._errors) == 1:
             raise error
         raise AllProvidersFailedError(self._errors, model=cand.repo_id) from error
+
+    def _instead_of_retry(self, cand: Candidate, error: HuggingFaceAPIError) -> Attempt | None:
+        """Returns the next provider when `cand` is now cooling down, else `None`.
+
+        A retry asks the shared health first: when the provider's failures
+        (this call's, or other calls' and processes') started a cooldown, the
+        next ready provider is tried instead. With none ready, the retry goes on,
+        as it does after a `Retry-After` (the provider named when to come back).
+        """
+        if self.health is None or not self._queue or error.retry_after is not None:
+            return None
+        if self.health.admits(cand):
+            return None
+        following = self._next_ready()
+        if following is not None:
+            self._errors.append(error)
+            to = following.candidate.label
+            _log("failing over from %s for %s after %s %s to %s (cooling down)", cand, error, to)
+        return following
 
     def succeeded(self, attempt: Attempt) -> None:
         """Records that an attempt succeeded (resets the provider's health).

@@ -43,10 +43,16 @@ class StateStore:
 
     Subclasses implement `health_book`, `fetch_mapping` and `afetch_mapping`.
 
+    Attributes:
+        health_blocks: Whether health commands wait on I/O (a network store):
+            async callers then run them off the event loop.
+
     Example:
         >>> store = resolve_store("process")
         >>> health = store.health("https://router.huggingface.co", cooldown=30, failures=3)
     """
+
+    health_blocks = False
 
     def health_book(self) -> HealthBook:
         """Returns the book provider health is kept in.

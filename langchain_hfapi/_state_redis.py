@@ -94,6 +94,8 @@ class RedisStore(StateStore):
         >>> llm = ChatHuggingFaceAPI(model="llama-3.3-70b", state=store)  # doctest: +SKIP
     """
 
+    health_blocks = True  # async calls send health commands from a thread
+
     def __init__(
         self,
         url: str = "redis://127.0.0.1:6379/0",

@@ -128,13 +128,15 @@ class _Timers:
 _TIMERS = _Timers()
 
 
-def _timers_after_fork() -> None:
-    global _TIMERS
-    _TIMERS = _Timers()  # the parent's thread does not exist in the child
+def _threads_after_fork() -> None:
+    global _TIMERS, _SENDERS, _SENDERS_LOCK
+    _TIMERS = _Timers()  # the parent's threads do not exist in the child
+    _SENDERS = None
+    _SENDERS_LOCK = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows
-    os.register_at_fork(after_in_child=_timers_after_fork)
+    os.register_at_fork(after_in_child=_threads_after_fork)
 
 
 class Watchdog:

@@ -389,3 +389,30 @@ def test_health_probe_is_claimed_only_by_the_call_that_tries_the_provider() -> N
     outcomes: dict[str, list[Outcome]] = {"a": [RETRYABLE[1]("a")], "b": [None]}
     drive(plan_for("a", "b", max_retries=0, health=health), outcomes, log)
     assert tried(log) == [("a", 0, 0.0), ("b", 0, 0.0)]
+
+
+def test_a_retry_fails_over_when_other_calls_opened_the_providers_cooldown() -> None:
+    health, _ = health_with_clock()
+    plan = plan_for("a", "b", max_retries=2, health=health)
+    attempt = plan.first()
+    trip(health, "a")  # meanwhile, other calls (or processes, through Redis) saw "a" fail
+    following = plan.next_after(attempt, RETRYABLE[2]("a"))
+    assert (following.candidate.label, following.retry, following.delay) == ("b", 0, 0.0)
+
+
+def test_a_retry_goes_on_when_no_other_provider_is_ready() -> None:
+    health, _ = health_with_clock()
+    plan = plan_for("a", max_retries=2, health=health)
+    attempt = plan.first()
+    trip(health, "a")
+    following = plan.next_after(attempt, RETRYABLE[2]("a"))
+    assert (following.candidate.label, following.retry) == ("a", 1)
+
+
+def test_a_retry_after_is_honoured_on_the_same_provider_even_when_paused() -> None:
+    health, _ = health_with_clock()
+    plan = plan_for("a", "b", max_retries=2, health=health)
+    attempt = plan.first()
+    limited = RateLimitError("slow", status_code=429, provider="a", retry_after=1.0)
+    following = plan.next_after(attempt, limited)  # records a 1 s pause for "a"
+    assert (following.candidate.label, following.retry, following.delay) == ("a", 1, 1.0)

@@ -335,3 +335,41 @@ def test_a_redis_url_setting_uses_one_store_per_url(
     first.invoke("hi")
     assert first.client.store is second.client.store
     assert isinstance(first.client.store, RedisStore)
+
+
+def test_a_stalled_redis_never_blocks_the_event_loop_of_an_async_call(
+    router: RouterServer, redis_server: RedisServer
+) -> None:
+    # A long command timeout makes a blocked loop obvious: each health command
+    # sent from the loop itself would stall every task for up to 0.6 s.
+    store = RedisStore(redis_server.url, timeout=1.2)
+    llm = make_redis_llm(router, store)
+
+    async def main() -> tuple[str, float]:
+        gaps: list[float] = []
+        done = asyncio.Event()
+
+        async def tick() -> None:
+            last = time.monotonic()
+            while not done.is_set():
+                await asyncio.sleep(0.005)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticker = asyncio.create_task(tick())
+        await llm.ainvoke("hi")  # mapping cached, Redis connections open
+        redis_server.pause()
+        try:
+            text = "".join([str(c.content) async for c in llm.astream("hi")])
+        finally:
+            redis_server.resume()
+            done.set()
+            await ticker
+        return text, max(gaps)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Redis state store unavailable"
+        text, worst_gap = asyncio.run(main())
+    assert text == "Hello from together."
+    assert worst_gap < 0.3  # the call waited on Redis; the loop did not

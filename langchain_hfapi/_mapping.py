@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from langchain_hfapi.errors import (
     APIConnectionError,
@@ -30,6 +30,7 @@ __all__ = [
     "MAX_MAPPING_ENTRIES",
     "MappingCache",
     "ProviderMapping",
+    "TTLCache",
     "parse_mapping",
     "select_providers",
 ]
@@ -155,24 +156,26 @@ def cache_key(hub_url: str, token: str | None, repo_id: str) -> tuple[str, str, 
     return (hub_url, digest, repo_id)
 
 
+V = TypeVar("V")
+
+
 @dataclass
-class _Entry:
-    value: list[ProviderMapping] | None  # None: remembered 404
+class _Entry(Generic[V]):
+    value: V | None  # None: remembered 404
     expires: float
     fetched: float
     error: ModelNotSupportedError | None = None
 
 
 Key = tuple[str, str, str]
-Flight = concurrent.futures.Future[list[ProviderMapping]]
 
 
 class _Abandoned(Exception):
     """The caller that fetched was cancelled: a waiter fetches itself."""
 
 
-class MappingCache:
-    """A bounded TTL cache of mappings with single-flight fetches and stale fallback.
+class TTLCache(Generic[V]):
+    """A bounded TTL cache with single-flight fetches and stale fallback.
 
     Concurrent misses for one key cause one Hub request, whether they come
     from threads, coroutines or several event loops: the first caller fetches
@@ -197,9 +200,12 @@ class MappingCache:
         self.ttl = ttl
         self._clock = clock
         self._max = max_entries
-        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._entries: OrderedDict[Key, _Entry[V]] = OrderedDict()
         self._guard = threading.Lock()
-        self._flights: dict[Key, Flight] = {}
+        self._flights: dict[Key, concurrent.futures.Future[V]] = {}
+
+    source = "Hub"  # named in the stale-answer warning
+    what = "provider mapping"
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -214,7 +220,11 @@ class MappingCache:
         with self._guard:
             self._entries.clear()
 
-    def _fresh(self, key: Key) -> list[ProviderMapping] | None:
+    def peek(self, key: Key) -> V | None:
+        """Returns a fresh entry without fetching (None on a miss)."""
+        return self._fresh(key)
+
+    def _fresh(self, key: Key) -> V | None:
         with self._guard:
             entry = self._entries.get(key)
             if entry is None or entry.expires <= self._clock():
@@ -224,18 +234,18 @@ class MappingCache:
             raise copy.copy(entry.error)  # a fresh instance: tracebacks do not pile up
         return entry.value
 
-    def _put(self, key: Key, entry: _Entry) -> None:
+    def _put(self, key: Key, entry: _Entry[V]) -> None:
         with self._guard:
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
-    def _store(self, key: Key, value: list[ProviderMapping], ttl: float | None) -> None:
+    def _store(self, key: Key, value: V, ttl: float | None) -> None:
         now = self._clock()
         self._put(key, _Entry(value, now + (self.ttl if ttl is None else ttl), now))
 
-    def _settle(self, key: Key, error: Exception) -> list[ProviderMapping]:
+    def _settle(self, key: Key, error: Exception) -> V:
         """Remembers a 404, or serves a stale entry on a Hub outage."""
         now = self._clock()
         if isinstance(error, ModelNotSupportedError):
@@ -249,15 +259,17 @@ class MappingCache:
             and stale.value is not None
         ):
             logger.warning(
-                "Hub unreachable (%s); using the provider mapping of %s cached %.0f s ago",
+                "%s unreachable (%s); using the %s of %s cached %.0f s ago",
+                self.source,
                 type(error).__name__,
+                self.what,
                 key[2],
                 now - stale.fetched,
             )
             return stale.value
         raise error
 
-    def _claim(self, key: Key) -> tuple[Flight, bool]:
+    def _claim(self, key: Key) -> tuple[concurrent.futures.Future[V], bool]:
         """Returns the key's flight and whether this caller owns (must fetch) it."""
         with self._guard:
             flight = self._flights.get(key)
@@ -266,7 +278,9 @@ class MappingCache:
             flight = self._flights[key] = concurrent.futures.Future()
             return flight, True
 
-    def _land(self, key: Key, flight: Flight, value: list[ProviderMapping] | BaseException) -> None:
+    def _land(
+        self, key: Key, flight: concurrent.futures.Future[V], value: V | BaseException
+    ) -> None:
         with self._guard:
             self._flights.pop(key, None)
         if flight.done():
@@ -276,9 +290,7 @@ class MappingCache:
         else:
             flight.set_result(value)
 
-    def _load(
-        self, key: Key, load: Callable[[], list[ProviderMapping]], ttl: float | None
-    ) -> list[ProviderMapping]:
+    def _load(self, key: Key, load: Callable[[], V], ttl: float | None) -> V:
         value = self._fresh(key)  # another flight may have landed meanwhile
         if value is not None:
             return value
@@ -289,9 +301,7 @@ class MappingCache:
         self._store(key, value, ttl)
         return value
 
-    def fetch(
-        self, key: Key, load: Callable[[], list[ProviderMapping]], ttl: float | None = None
-    ) -> list[ProviderMapping]:
+    def fetch(self, key: Key, load: Callable[[], V], ttl: float | None = None) -> V:
         """Returns the cached mapping, calling `load` once on a miss.
 
         Args:
@@ -332,9 +342,9 @@ class MappingCache:
     async def afetch(
         self,
         key: Key,
-        load: Callable[[], Awaitable[list[ProviderMapping]]],
+        load: Callable[[], Awaitable[V]],
         ttl: float | None = None,
-    ) -> list[ProviderMapping]:
+    ) -> V:
         """Async twin of `fetch`; one Hub request across threads and event loops.
 
         A cancelled caller does not cancel the fetch others wait for.
@@ -366,10 +376,10 @@ class MappingCache:
     async def _aload(
         self,
         key: Key,
-        load: Callable[[], Awaitable[list[ProviderMapping]]],
+        load: Callable[[], Awaitable[V]],
         ttl: float | None,
-        flight: Flight | None,
-    ) -> list[ProviderMapping]:
+        flight: concurrent.futures.Future[V] | None,
+    ) -> V:
         try:
             value = self._fresh(key)
             if value is None:
@@ -390,3 +400,7 @@ class MappingCache:
         if flight is not None:
             self._land(key, flight, value)
         return value
+
+
+class MappingCache(TTLCache[list[ProviderMapping]]):
+    """The TTL cache of provider mappings (see `TTLCache`)."""

@@ -1,0 +1,157 @@
+"""Fetching the router's catalog (`GET /v1/models`) through the state store.
+
+The catalog is fetched when a call first needs it (never when a model is
+built), then served from the store (the process's, or Redis) until its TTL
+passes; concurrent misses send one request. When the router cannot list its
+models, calls go on without the catalog: a warning names, once per router
+and feature, what is degraded, and the catalog is not asked again for
+`RETRY_AFTER` seconds, so no call waits on it meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from langchain_hfapi._async_client import AsyncHFClient
+from langchain_hfapi._client import HFClient
+from langchain_hfapi._mapping import Key, cache_key
+from langchain_hfapi._offers import RouterCatalog, parse_catalog
+from langchain_hfapi.errors import HuggingFaceAPIError
+
+__all__ = [
+    "DEFAULT_CATALOG_TTL",
+    "RETRY_AFTER",
+    "afetch_catalog",
+    "cached_catalog",
+    "catalog_url",
+    "fetch_catalog",
+    "forget_failures",
+]
+
+logger = logging.getLogger("langchain_hfapi")
+
+DEFAULT_CATALOG_TTL = 600.0  # seconds a fetched catalog stays fresh
+RETRY_AFTER = 30.0  # seconds an unreachable catalog is not asked again
+
+_lock = threading.Lock()
+_down_until: dict[str, float] = {}
+_warned: set[tuple[str, str]] = set()
+
+
+def catalog_url(router_url: str) -> str:
+    """Returns the URL of the router's model list."""
+    return router_url.rstrip("/") + "/v1/models"
+
+
+def _token(client: HFClient | AsyncHFClient) -> str | None:
+    key = client.settings.api_key
+    return key.get_secret_value() if key is not None else None
+
+
+def _key(client: HFClient | AsyncHFClient) -> Key | None:
+    """The cache key; None when the call cannot reach the router at all."""
+    token = _token(client)
+    if not token and client.settings.token_required:
+        return None  # the call itself reports the missing token
+    return cache_key(client.settings.router_url, token, "")
+
+
+def _is_down(url: str) -> bool:
+    with _lock:
+        return _down_until.get(url, 0.0) > time.monotonic()
+
+
+def _went_down(url: str, error: Exception, features: list[str]) -> None:
+    with _lock:
+        _down_until[url] = time.monotonic() + RETRY_AFTER
+        fresh = [f for f in features if (url, f) not in _warned]
+        _warned.update((url, f) for f in fresh)
+    if fresh:
+        logger.warning(
+            "The router's catalog (%s) could not be read (%s: %s); going on without: %s",
+            url,
+            type(error).__name__,
+            error,
+            ", ".join(fresh),
+        )
+
+
+def forget_failures() -> None:
+    """Forgets unreachable catalogs and the warnings given (tests, diagnostics)."""
+    with _lock:
+        _down_until.clear()
+        _warned.clear()
+
+
+def _parse(data: Any) -> RouterCatalog:
+    try:
+        return parse_catalog(data)
+    except ValueError as err:
+        raise HuggingFaceAPIError(str(err)) from err
+
+
+def fetch_catalog(client: HFClient, ttl: float, features: list[str]) -> RouterCatalog | None:
+    """Returns the router's catalog from the store, fetching it on a miss.
+
+    Args:
+        client: The sync client (its settings name the router; its store
+            caches the catalog).
+        ttl: Seconds a fetched catalog stays fresh.
+        features: What the call uses the catalog for, named in the warning
+            when it cannot be read.
+
+    Returns:
+        The catalog, or None when it cannot be read.
+    """
+    key = _key(client)
+    url = catalog_url(client.settings.router_url)
+    if key is None or _is_down(url):
+        return None
+    try:
+        return client.store.fetch_catalog(key, lambda: _parse(client.get_json(url)), ttl)
+    except HuggingFaceAPIError as err:
+        _went_down(url, err, features)
+        return None
+
+
+async def afetch_catalog(
+    client: AsyncHFClient, ttl: float, features: list[str]
+) -> RouterCatalog | None:
+    """Async twin of `fetch_catalog`."""
+    key = _key(client)
+    url = catalog_url(client.settings.router_url)
+    if key is None or _is_down(url):
+        return None
+
+    async def load() -> RouterCatalog:
+        return _parse(await client.get_json(url))
+
+    try:
+        return await client.store.afetch_catalog(key, load, ttl)
+    except HuggingFaceAPIError as err:
+        _went_down(url, err, features)
+        return None
+
+
+def cached_catalog(store: Any, router_url: str, token: str | None) -> RouterCatalog | None:
+    """Returns the process's cached catalog without any request (None on a miss).
+
+    Args:
+        store: The state store.
+        router_url: The router's base URL.
+        token: The token the catalog was fetched with.
+
+    Returns:
+        The fresh cached catalog, or None.
+    """
+    cache = getattr(getattr(store, "fallback", store), "catalog_cache", None)
+    if cache is None:
+        return None
+    try:
+        found: RouterCatalog | None = cache.peek(cache_key(router_url, token, ""))
+    except HuggingFaceAPIError:
+        return None
+    return found

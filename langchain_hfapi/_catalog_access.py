@@ -1,8 +1,9 @@
 """Fetching the router's catalog (`GET /v1/models`) through the state store.
 
 The catalog is fetched when a call first needs it (never when a model is
-built), then served from the store (the process's, or Redis) until its TTL
-passes; concurrent misses send one request. When the router cannot list its
+built), within `FETCH_TIMEOUT` (or the call's shorter bounds), then served
+from the store (the process's, or Redis) until its TTL passes; concurrent
+misses send one request. When the router cannot list its
 models, calls go on without the catalog: a warning names, once per router
 and feature, what is degraded, and the catalog is not asked again for
 `RETRY_AFTER` seconds, so no call waits on it meanwhile.
@@ -13,7 +14,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Any
+
+import httpx
 
 from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._client import HFClient
@@ -35,6 +39,7 @@ logger = logging.getLogger("langchain_hfapi")
 
 DEFAULT_CATALOG_TTL = 600.0  # seconds a fetched catalog stays fresh
 RETRY_AFTER = 30.0  # seconds an unreachable catalog is not asked again
+FETCH_TIMEOUT = 5.0  # seconds, at most, a call waits on the catalog (connect, each read)
 
 _lock = threading.Lock()
 _down_until: dict[str, float] = {}
@@ -57,6 +62,31 @@ def _key(client: HFClient | AsyncHFClient) -> Key | None:
     if not token and client.settings.token_required:
         return None  # the call itself reports the missing token
     return cache_key(client.settings.router_url, token, "")
+
+
+def _bound(settings: Any) -> httpx.Timeout:
+    """The catalog request's timeout: `FETCH_TIMEOUT`, or less when the call allows less."""
+    limits = [FETCH_TIMEOUT, settings.total_timeout, settings.first_token_timeout]
+    timeout = settings.timeout
+    if isinstance(timeout, httpx.Timeout):
+        limits += [timeout.connect, timeout.read]
+    elif isinstance(timeout, (int, float)):
+        limits.append(timeout)
+    return httpx.Timeout(min(x for x in limits if x is not None))
+
+
+def _catalog_client(client: HFClient) -> HFClient:
+    """A client for the catalog request: the same transport, a shorter timeout."""
+    given = getattr(client, "_given", None)  # the user's httpx client, whose timeouts apply
+    settings = replace(client.settings, timeout=_bound(client.settings))
+    return HFClient(settings, given, store=client.store)
+
+
+def _acatalog_client(client: AsyncHFClient) -> AsyncHFClient:
+    """Async twin of `_catalog_client`."""
+    given = getattr(client, "_given", None)
+    settings = replace(client.settings, timeout=_bound(client.settings))
+    return AsyncHFClient(settings, given, store=client.store)
 
 
 def _is_down(url: str) -> bool:
@@ -110,8 +140,9 @@ def fetch_catalog(client: HFClient, ttl: float, features: list[str]) -> RouterCa
     url = catalog_url(client.settings.router_url)
     if key is None or _is_down(url):
         return None
+    fetcher = _catalog_client(client)
     try:
-        return client.store.fetch_catalog(key, lambda: _parse(client.get_json(url)), ttl)
+        return client.store.fetch_catalog(key, lambda: _parse(fetcher.get_json(url)), ttl)
     except HuggingFaceAPIError as err:
         _went_down(url, err, features)
         return None
@@ -127,7 +158,7 @@ async def afetch_catalog(
         return None
 
     async def load() -> RouterCatalog:
-        return _parse(await client.get_json(url))
+        return _parse(await _acatalog_client(client).get_json(url))
 
     try:
         return await client.store.afetch_catalog(key, load, ttl)

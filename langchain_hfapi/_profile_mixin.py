@@ -35,6 +35,7 @@ class ProfileMixin:
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         model: Any = self
+        model._profile_auto = True  # a profile given to the constructor is never replaced
         token = model.api_key.get_secret_value() if model.api_key is not None else None
         return self._profile_from(cached_catalog(model._store(), model.router_url, token))
 
@@ -55,7 +56,7 @@ class ProfileMixin:
             ```
         """
         model: Any = self
-        if "profile" not in model.model_fields_set:
+        if model._profile_auto or model.profile is None:
             catalog = fetch_catalog(model.client, model.catalog_ttl, ["profile"])
             model.profile = self._profile_from(catalog)
         profile: ModelProfile | None = model.profile
@@ -64,7 +65,7 @@ class ProfileMixin:
     async def aload_profile(self) -> ModelProfile | None:
         """Async twin of `load_profile`."""
         model: Any = self
-        if "profile" not in model.model_fields_set:
+        if model._profile_auto or model.profile is None:
             catalog = await afetch_catalog(model.async_client, model.catalog_ttl, ["profile"])
             model.profile = self._profile_from(catalog)
         profile: ModelProfile | None = model.profile

@@ -198,6 +198,7 @@ class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
     `StateStore` such as `RedisStore` (shared across processes; see docs/state.md)."""
 
     _runtime: ModelRuntime = PrivateAttr(default_factory=ModelRuntime)
+    _profile_auto: bool = PrivateAttr(default=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -71,7 +71,7 @@ async def test_preferences_with_a_routing_policy_are_refused_before_any_request(
 def test_parameter_unsupported_is_classified_from_real_bodies_only() -> None:
     bodies = [  # tests/corpus/pydantic_ai.jsonl
         b'{"error": {"code": "unsupported_value", "message": "Unsupported value: \'none\' is '
-        b"not supported with the 'o3-2025-04-16' model.\", \"param\": \"reasoning.effort\", "
+        b'not supported with the \'o3-2025-04-16\' model.", "param": "reasoning.effort", '
         b'"type": "invalid_request_error"}}',
         b'{"error": {"code": null, "message": "Web search options not supported with this '
         b'model.", "param": "web_search_options", "type": "invalid_request_error"}}',
@@ -106,7 +106,11 @@ async def test_profile_is_built_from_the_catalog_for_the_providers_tried(
 ) -> None:
     router.set_offer(REPO, "together", context_length=8192, pricing={"input": 9, "output": 9})
     router.set_offer(
-        REPO, "novita", context_length=32768, supports_tools=False, pricing={"input": 1, "output": 2}
+        REPO,
+        "novita",
+        context_length=32768,
+        supports_tools=False,
+        pricing={"input": 1, "output": 2},
     )
     router.set_offer(REPO, "fireworks-ai", supports_structured_output=False)
     llm = make_llm()

@@ -23,6 +23,7 @@ from langchain_hfapi._aliases import DEFAULT_VISION_MODEL
 from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._catalog_access import afetch_catalog, fetch_catalog
 from langchain_hfapi._client import HFClient
+from langchain_hfapi._client_core import RequestBody
 from langchain_hfapi._health import ProviderHealth
 from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
 from langchain_hfapi._offers import RouterCatalog, cost_of
@@ -133,6 +134,11 @@ def _features(call: PreparedCall) -> list[str]:
     return named
 
 
+def _check(call: PreparedCall) -> None:
+    """Refuses a body that cannot be sent before the catalog is asked for (a miss only)."""
+    RequestBody(call.payload)
+
+
 def _routed(call: PreparedCall, catalog: RouterCatalog | None, health: ProviderHealth) -> Target:
     offers = catalog.model(call.target.repo_id) if catalog is not None else None
     routing = Routing(call.prefs, needs_of(call.payload), offers, health.measured)
@@ -152,7 +158,7 @@ def route_call(call: PreparedCall, client: HFClient, ttl: float) -> Target:
     """
     if call.target.base_url is not None:
         return call.target
-    catalog = fetch_catalog(client, ttl, _features(call))
+    catalog = fetch_catalog(client, ttl, _features(call), lambda: _check(call))
     return _routed(call, catalog, client.health)
 
 
@@ -160,7 +166,7 @@ async def aroute_call(call: PreparedCall, client: AsyncHFClient, ttl: float) -> 
     """Async twin of `route_call`."""
     if call.target.base_url is not None:
         return call.target
-    catalog = await afetch_catalog(client, ttl, _features(call))
+    catalog = await afetch_catalog(client, ttl, _features(call), lambda: _check(call))
     return _routed(call, catalog, client.health)
 
 

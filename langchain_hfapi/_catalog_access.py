@@ -11,9 +11,11 @@ and feature, what is degraded, and the catalog is not asked again for
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +25,7 @@ from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._client import HFClient
 from langchain_hfapi._mapping import Key, cache_key
 from langchain_hfapi._offers import RouterCatalog, parse_catalog
-from langchain_hfapi.errors import HuggingFaceAPIError
+from langchain_hfapi.errors import APIConnectionError, HuggingFaceAPIError
 
 __all__ = [
     "DEFAULT_CATALOG_TTL",
@@ -123,7 +125,29 @@ def _parse(data: Any) -> RouterCatalog:
         raise HuggingFaceAPIError(str(err)) from err
 
 
-def fetch_catalog(client: HFClient, ttl: float, features: list[str]) -> RouterCatalog | None:
+@contextlib.contextmanager
+def _unreachable() -> Iterator[None]:
+    """Any failure of the catalog request leaves the call going on without it.
+
+    A transport other than httpx's (a user's mock, a test recorder) may raise
+    anything; it is reported as an unreachable catalog, never raised.
+    """
+    try:
+        yield
+    except HuggingFaceAPIError:
+        raise
+    except Exception as err:
+        msg = f"the catalog request failed ({type(err).__name__})"
+        raise APIConnectionError(msg) from err
+
+
+def _nothing() -> None:
+    """No check before the request."""
+
+
+def fetch_catalog(
+    client: HFClient, ttl: float, features: list[str], check: Callable[[], None] = _nothing
+) -> RouterCatalog | None:
     """Returns the router's catalog from the store, fetching it on a miss.
 
     Args:
@@ -132,24 +156,34 @@ def fetch_catalog(client: HFClient, ttl: float, features: list[str]) -> RouterCa
         ttl: Seconds a fetched catalog stays fresh.
         features: What the call uses the catalog for, named in the warning
             when it cannot be read.
+        check: Runs before the request, on a miss only (a call's own checks,
+            so that a local mistake is refused before any request).
 
     Returns:
         The catalog, or None when it cannot be read.
+
+    Raises:
+        ValueError: From `check`.
     """
     key = _key(client)
     url = catalog_url(client.settings.router_url)
     if key is None or _is_down(url):
         return None
-    fetcher = _catalog_client(client)
+
+    def load() -> RouterCatalog:
+        check()
+        with _unreachable():
+            return _parse(_catalog_client(client).get_json(url))
+
     try:
-        return client.store.fetch_catalog(key, lambda: _parse(fetcher.get_json(url)), ttl)
+        return client.store.fetch_catalog(key, load, ttl)
     except HuggingFaceAPIError as err:
         _went_down(url, err, features)
         return None
 
 
 async def afetch_catalog(
-    client: AsyncHFClient, ttl: float, features: list[str]
+    client: AsyncHFClient, ttl: float, features: list[str], check: Callable[[], None] = _nothing
 ) -> RouterCatalog | None:
     """Async twin of `fetch_catalog`."""
     key = _key(client)
@@ -158,7 +192,9 @@ async def afetch_catalog(
         return None
 
     async def load() -> RouterCatalog:
-        return _parse(await _acatalog_client(client).get_json(url))
+        check()
+        with _unreachable():
+            return _parse(await _acatalog_client(client).get_json(url))
 
     try:
         return await client.store.afetch_catalog(key, load, ttl)

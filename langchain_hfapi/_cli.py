@@ -173,9 +173,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     models.add_argument(
         "--details",
         action="store_true",
-        help="one line per model and provider, with the catalog columns",
+        help="one line per model and provider, with the catalog columns (default: off)",
     )
-    models.add_argument("--sort", choices=SORTS, help=_SORT_HELP + " (implies --details)")
+    models.add_argument(
+        "--sort",
+        choices=SORTS,
+        help=f"implies --details; {_SORT_HELP} (default: the catalog's order)",
+    )
     mapping = sub.add_parser(
         "mapping",
         help="show which providers serve a model",
@@ -188,7 +192,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     mapping.add_argument(
         "--router-url", default=DEFAULT_ROUTER_URL, metavar="URL", help=_ROUTER_HELP
     )
-    mapping.add_argument("--sort", choices=SORTS, help=_SORT_HELP)
+    mapping.add_argument("--sort", choices=SORTS, help=f"{_SORT_HELP} (default: the Hub's order)")
     return parser
 
 
@@ -268,7 +272,11 @@ def _catalog_warnings() -> Iterator[list[logging.LogRecord]]:
 
 def _run(args: argparse.Namespace, servers: Servers, out: TextIO, err: TextIO) -> int:
     if args.command == "chat":
-        return _chat(args, servers, out, err)
+        with _catalog_warnings() as warnings:
+            code = _chat(args, servers, out, err)
+        for record in warnings:  # after a failure, the error says what went wrong instead
+            err.write(f"warning: {record.getMessage()}\n")
+        return code
     if args.command == "models" and (args.details or args.sort):
         return _models_details(args, out, err)
     if args.command == "models":

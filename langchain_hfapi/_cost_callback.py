@@ -18,7 +18,6 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.outputs import ChatGeneration, LLMResult
-from langchain_core.tracers.context import register_configure_hook
 
 __all__ = ["CostCallbackHandler", "get_cost_callback"]
 
@@ -111,6 +110,8 @@ def get_cost_callback(name: str = "hfapi_cost_callback") -> Iterator[CostCallbac
         print(f"${cb.total_cost:.6f} for {cb.calls} calls")
         ```
     """
+    from langchain_core.tracers.context import register_configure_hook  # heavy: on first use
+
     var: ContextVar[CostCallbackHandler | None] = ContextVar(name, default=None)
     register_configure_hook(var, inheritable=True)
     handler = CostCallbackHandler()

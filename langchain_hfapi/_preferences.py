@@ -75,13 +75,13 @@ def _price_cap(max_price: Any) -> tuple[tuple[str, float], ...]:
     caps = []
     for key, value in max_price.items():
         if key not in ("input", "output"):
-            msg = f"max_price keys are 'input' and 'output', not {key!r}"
+            msg = "max_price keys are 'input' and 'output' only"
             raise ValueError(msg)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             msg = f"max_price[{key!r}] must be a number of USD per million tokens"
             raise ValueError(msg)
         if not math.isfinite(value) or value < 0:
-            msg = f"max_price[{key!r}] must be a finite number >= 0, not {value!r}"
+            msg = f"max_price[{key!r}] must be a finite number >= 0"
             raise ValueError(msg)
         caps.append((key, float(value)))
     return tuple(sorted(caps))
@@ -107,7 +107,7 @@ def check_prefs(sort: Any = None, max_price: Any = None, ignore: Any = None) -> 
         "max_price={'output': 1.0}"
     """
     if sort is not None and sort not in SORTS:
-        msg = f"provider_sort must be one of {', '.join(SORTS)} (or None), not {sort!r}"
+        msg = f"provider_sort must be one of {', '.join(SORTS)} (or None)"
         raise ValueError(msg)
     if ignore is None:
         names: tuple[str, ...] = ()

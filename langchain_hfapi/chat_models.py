@@ -307,8 +307,9 @@ class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
             result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
             return with_llm_output(result)
         call = prepare_call(self, messages, stop, stream=False, kwargs=kwargs)
-        target = route_call(call, self.client, self.catalog_ttl)
-        answer, meta = self.client.complete(target, call.payload)
+        client = self.client  # built from the settings once per call
+        target = route_call(call, client, self.catalog_ttl)
+        answer, meta = client.complete(target, call.payload)
         message = add_cost(answer_to_message(answer, {**meta, **call.extra}), target)
         return ChatResult(
             generations=[ChatGeneration(message=message)], llm_output=llm_output(message)
@@ -325,8 +326,9 @@ class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
             stream = self._astream(messages, stop, run_manager, **kwargs)
             return with_llm_output(await agenerate_from_stream(stream))
         call = prepare_call(self, messages, stop, stream=False, kwargs=kwargs)
-        target = await aroute_call(call, self.async_client, self.catalog_ttl)
-        answer, meta = await self.async_client.complete(target, call.payload)
+        client = self.async_client
+        target = await aroute_call(call, client, self.catalog_ttl)
+        answer, meta = await client.complete(target, call.payload)
         message = add_cost(answer_to_message(answer, {**meta, **call.extra}), target)
         return ChatResult(
             generations=[ChatGeneration(message=message)], llm_output=llm_output(message)

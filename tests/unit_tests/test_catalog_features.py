@@ -36,7 +36,7 @@ def add(a: int, b: int) -> int:
         ({"max_price": {"output": math.nan}}, "max_price['output']"),
         ({"max_price": {"output": math.inf}}, "max_price['output']"),
         ({"max_price": {"input": -1}}, "max_price['input']"),
-        ({"max_price": {"total": 1}}, "'total'"),
+        ({"max_price": {"total": 1}}, "'input' and 'output' only"),
         ({"max_price": {}}, "max_price"),
         ({"ignore_providers": "together"}, "ignore_providers"),
         ({"catalog_ttl": math.inf}, "catalog_ttl"),

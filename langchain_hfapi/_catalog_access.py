@@ -11,6 +11,7 @@ and feature, what is degraded, and the catalog is not asked again for
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -25,7 +26,7 @@ from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._client import HFClient
 from langchain_hfapi._mapping import Key, cache_key
 from langchain_hfapi._offers import RouterCatalog, parse_catalog
-from langchain_hfapi.errors import APIConnectionError, HuggingFaceAPIError
+from langchain_hfapi.errors import APIConnectionError, APITimeoutError, HuggingFaceAPIError
 
 __all__ = [
     "DEFAULT_CATALOG_TTL",
@@ -82,13 +83,6 @@ def _catalog_client(client: HFClient) -> HFClient:
     given = getattr(client, "_given", None)  # the user's httpx client, whose timeouts apply
     settings = replace(client.settings, timeout=_bound(client.settings))
     return HFClient(settings, given, store=client.store)
-
-
-def _acatalog_client(client: AsyncHFClient) -> AsyncHFClient:
-    """Async twin of `_catalog_client`."""
-    given = getattr(client, "_given", None)
-    settings = replace(client.settings, timeout=_bound(client.settings))
-    return AsyncHFClient(settings, given, store=client.store)
 
 
 def _is_down(url: str) -> bool:
@@ -193,8 +187,12 @@ async def afetch_catalog(
 
     async def load() -> RouterCatalog:
         check()
-        with _unreachable():
-            return _parse(await _acatalog_client(client).get_json(url))
+        with _unreachable():  # the loop's own pool, the wait bounded as a whole
+            try:
+                data = await asyncio.wait_for(client.get_json(url), _bound(client.settings).read)
+            except asyncio.TimeoutError:
+                raise APITimeoutError(f"no catalog from {url} in time") from None
+            return _parse(data)
 
     try:
         return await client.store.afetch_catalog(key, load, ttl)

@@ -245,7 +245,10 @@ class Routing:
             reason = unfit(self._offer(cand), self.needs)
             if reason is None and self.prefs.max_price and self.offers is not None:
                 reason = "over_max_price" if _over_cap(self._offer(cand), self.prefs) else None
-            (usable if reason is None else skipped).append(replace(cand, skip=reason))
+            if reason is None:
+                usable.append(cand)
+            else:
+                skipped.append(replace(cand, skip=reason))
         if not usable:
             raise NoProviderMatchesError(self._none_left(repo, skipped), model=repo)
         return skipped + self._sorted(usable)

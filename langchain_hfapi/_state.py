@@ -56,6 +56,10 @@ class CatalogCache(TTLCache[RouterCatalog]):
     source = "Router"
     what = "catalog"
 
+    def label(self, key: Key) -> str:
+        """Names the catalog in warnings, with its router."""
+        return f"catalog of {key[0]}"
+
 
 class StateStore:
     """Base of the state stores: health book and mapping fetches.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["ModelOffers", "ProviderOffer", "RouterCatalog", "cost_of", "parse_catalog"]
@@ -99,9 +99,15 @@ class ModelOffers:
         return self.providers.get(provider) if provider else None
 
 
-@dataclass(frozen=True)
 class RouterCatalog:
-    """The router's catalog: repo id -> `ModelOffers`.
+    """The router's catalog: repo id -> `ModelOffers`, each read when first asked for.
+
+    The answer lists hundreds of models and a call needs one, so a model's
+    entry is parsed on its first look-up and kept (a process parses each
+    model at most once per fetched catalog).
+
+    Args:
+        items: Repo id -> the model's raw `/v1/models` entry.
 
     Example:
         >>> cat = parse_catalog({"data": [{"id": "a/b", "providers": [{"provider": "x"}]}]})
@@ -109,36 +115,44 @@ class RouterCatalog:
         ''
     """
 
-    models: Mapping[str, ModelOffers] = field(default_factory=dict)
+    __slots__ = ("_items", "_parsed")
+
+    def __init__(self, items: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self._items = dict(items or {})
+        self._parsed: dict[str, ModelOffers | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def model(self, repo_id: str) -> ModelOffers | None:
         """Returns a model's offers, or None when the catalog does not list it."""
-        return self.models.get(repo_id)
+        try:
+            return self._parsed[repo_id]
+        except KeyError:
+            pass
+        item = self._items.get(repo_id)
+        found = _model(item) if item is not None else None
+        self._parsed[repo_id] = found  # a race parses twice, the same result
+        return found
+
+    @property
+    def models(self) -> dict[str, ModelOffers]:
+        """Every model's offers, in the catalog's order (parses them all)."""
+        found = {repo: self.model(repo) for repo in self._items}
+        return {repo: offers for repo, offers in found.items() if offers is not None}
 
     def to_json(self) -> dict[str, Any]:
         """Returns the catalog as plain JSON data (for a shared state store)."""
-        return {
-            repo: {
-                "in": list(m.input_modalities),
-                "providers": [asdict(o) for o in m.providers.values()],
-            }
-            for repo, m in self.models.items()
-        }
+        return {"data": list(self._items.values())}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RouterCatalog:
         """Reads what `to_json` wrote.
 
         Raises:
-            TypeError: If `data` was not written by `to_json`.
-            KeyError: If `data` was not written by `to_json`.
+            ValueError: If `data` was not written by `to_json`.
         """
-        models = {}
-        for repo, value in data.items():
-            offers = [ProviderOffer(**o) for o in value["providers"]]
-            providers = {o.provider: o for o in offers}
-            models[repo] = ModelOffers(repo, tuple(value["in"]), providers)
-        return cls(models)
+        return parse_catalog(data)
 
 
 def _model(item: Any) -> ModelOffers | None:
@@ -180,8 +194,13 @@ def parse_catalog(data: Any) -> RouterCatalog:
     if not isinstance(items, list):
         msg = "/v1/models answer has no 'data' list"
         raise ValueError(msg)
-    models = [m for m in (_model(item) for item in items) if m is not None]
-    return RouterCatalog({m.repo_id: m for m in models})
+    return RouterCatalog(
+        {
+            item["id"]: item
+            for item in items
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str)
+        }
+    )
 
 
 def cost_of(

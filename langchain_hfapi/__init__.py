@@ -13,6 +13,7 @@ from langchain_hfapi._catalog import (
     get_model,
     get_models,
 )
+from langchain_hfapi._cost_callback import CostCallbackHandler, get_cost_callback
 from langchain_hfapi._provider_info import ProviderInfo
 from langchain_hfapi._state import ProcessStore, StateStore
 from langchain_hfapi._state_redis import RedisStore
@@ -29,6 +30,8 @@ from langchain_hfapi.errors import (
     MalformedResponseError,
     MissingAuthError,
     ModelNotSupportedError,
+    NoProviderMatchesError,
+    ParameterNotSupportedError,
     PaymentRequiredError,
     PermissionDeniedError,
     ProviderError,
@@ -42,12 +45,15 @@ __all__ = [
     "AllProvidersFailedError",
     "AuthenticationError",
     "ChatHuggingFaceAPI",
+    "CostCallbackHandler",
     "HuggingFaceAPIError",
     "InputTooLongError",
     "InvalidRequestError",
     "MalformedResponseError",
     "MissingAuthError",
     "ModelNotSupportedError",
+    "NoProviderMatchesError",
+    "ParameterNotSupportedError",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "ProcessStore",
@@ -61,6 +67,7 @@ __all__ = [
     "aget_mapping",
     "aget_models",
     "calculate_length",
+    "get_cost_callback",
     "get_mapping",
     "get_model",
     "get_models",

@@ -15,8 +15,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
-from langchain_hfapi._aliases import DEFAULT_MODEL
+from langchain_hfapi._aliases import DEFAULT_MODEL, resolve_alias, split_route
 from langchain_hfapi._catalog import get_mapping, get_models
+from langchain_hfapi._cli_catalog import HEADER, columns, load_catalog, sort_offers
 from langchain_hfapi._cli_chat import AnswerCutError, Session, ask
 from langchain_hfapi._cli_errors import (
     EXIT_BROKEN_PIPE,
@@ -29,9 +30,10 @@ from langchain_hfapi._cli_errors import (
     describe_failure,
 )
 from langchain_hfapi._client_core import DEFAULT_HUB_URL, DEFAULT_ROUTER_URL
+from langchain_hfapi._preferences import SORTS, check_prefs
 from langchain_hfapi._version import __version__
 from langchain_hfapi.chat_models import ChatHuggingFaceAPI
-from langchain_hfapi.errors import HuggingFaceAPIError
+from langchain_hfapi.errors import APIConnectionError, HuggingFaceAPIError
 
 __all__ = ["main"]
 
@@ -49,7 +51,25 @@ _EXIT_CODES = """exit status:
 """
 
 _ROUTER_HELP = "router base URL (default: %(default)s)"
+_SORT_HELP = "order providers by output price, probe latency or probe throughput"
 _HUB_HELP = f"Hub base URL, for provider mappings (default: $HF_ENDPOINT or {DEFAULT_HUB_URL})"
+
+
+def _max_price(text: str) -> dict[str, float]:
+    """Parses `--max-price`: "output=1,input=0.5" or one number (the output price)."""
+    caps: dict[str, float] = {}
+    try:
+        if "=" not in text:
+            caps["output"] = float(text)
+        else:
+            for part in text.split(","):
+                key, _, value = part.partition("=")
+                caps[key.strip()] = float(value)
+        check_prefs(max_price=caps)
+    except ValueError as err:
+        msg = f"invalid --max-price {text!r}: {err}"
+        raise argparse.ArgumentTypeError(msg) from None
+    return caps
 
 
 def _add_chat(sub: Any) -> None:
@@ -103,6 +123,19 @@ def _add_chat(sub: Any) -> None:
     chat.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="seconds per request read (default: 120)"
     )
+    chat.add_argument(
+        "--sort",
+        choices=SORTS,
+        help="order providers by price, latency or throughput, as the catalog and the "
+        "measured answers say (default: the Hub mapping order)",
+    )
+    chat.add_argument(
+        "--max-price",
+        type=_max_price,
+        metavar="CAPS",
+        help="skip providers over these USD per million tokens: 'output=1.0,input=0.5', "
+        "or one number for output (default: no cap)",
+    )
     chat.add_argument("--router-url", default=DEFAULT_ROUTER_URL, metavar="URL", help=_ROUTER_HELP)
     chat.add_argument("--hub-url", metavar="URL", help=_HUB_HELP)
     chat.add_argument(
@@ -137,13 +170,29 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     models.add_argument(
         "--router-url", default=DEFAULT_ROUTER_URL, metavar="URL", help=_ROUTER_HELP
     )
+    models.add_argument(
+        "--details",
+        action="store_true",
+        help="one line per model and provider, with the catalog columns (default: off)",
+    )
+    models.add_argument(
+        "--sort",
+        choices=SORTS,
+        help=f"implies --details; {_SORT_HELP} (default: the catalog's order)",
+    )
     mapping = sub.add_parser(
         "mapping",
         help="show which providers serve a model",
-        description="Show the Hub mapping of MODEL: provider, status, task, provider model id.",
+        description="Show the Hub mapping of MODEL: provider, status, task, the router "
+        "catalog's columns (price per 1M tokens, context, tools, structured output, "
+        "probe latency and throughput) and the provider model id.",
     )
     mapping.add_argument("model", help="alias or Hub repo id (a :suffix is ignored)")
     mapping.add_argument("--hub-url", metavar="URL", help=_HUB_HELP)
+    mapping.add_argument(
+        "--router-url", default=DEFAULT_ROUTER_URL, metavar="URL", help=_ROUTER_HELP
+    )
+    mapping.add_argument("--sort", choices=SORTS, help=f"{_SORT_HELP} (default: the Hub's order)")
     return parser
 
 
@@ -169,6 +218,10 @@ def _chat_options(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("provider", "hub_url", "base_url", "max_tokens", "max_retries", "timeout"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
+    if args.sort is not None:
+        options["provider_sort"] = args.sort
+    if args.max_price is not None:
+        options["max_price"] = args.max_price
     return options
 
 
@@ -219,7 +272,13 @@ def _catalog_warnings() -> Iterator[list[logging.LogRecord]]:
 
 def _run(args: argparse.Namespace, servers: Servers, out: TextIO, err: TextIO) -> int:
     if args.command == "chat":
-        return _chat(args, servers, out, err)
+        with _catalog_warnings() as warnings:
+            code = _chat(args, servers, out, err)
+        for record in warnings:  # after a failure, the error says what went wrong instead
+            err.write(f"warning: {record.getMessage()}\n")
+        return code
+    if args.command == "models" and (args.details or args.sort):
+        return _models_details(args, out, err)
     if args.command == "models":
         with _catalog_warnings() as warnings:
             models = get_models(router_url=args.router_url)
@@ -227,11 +286,34 @@ def _run(args: argparse.Namespace, servers: Servers, out: TextIO, err: TextIO) -
         for record in warnings:
             err.write(f"warning: {record.getMessage()} (exit status {EXIT_FALLBACK})\n")
         return EXIT_FALLBACK if warnings else EXIT_OK
-    for entry in get_mapping(args.model, hub_url=args.hub_url):
+    entries = get_mapping(args.model, hub_url=args.hub_url)
+    with _catalog_warnings() as warnings:
+        catalog = load_catalog(args.router_url)
+    for record in warnings:
+        err.write(f"warning: {record.getMessage()}\n")
+    repo = resolve_alias(split_route(args.model)[0])
+    offers = catalog.model(repo) if catalog is not None else None
+    out.write(f"{'provider':<16} {'status':<8} {'task':<16} {HEADER} provider_model_id\n")
+    for entry in sort_offers(entries, lambda e: offers and offers.offer(e["provider"]), args.sort):
+        offer = offers.offer(entry["provider"]) if offers is not None else None
         out.write(
             f"{entry['provider']:<16} {entry['status']:<8} {entry['task']:<16} "
-            f"{entry['provider_id'] or ''}\n"
+            f"{columns(offer)} {entry['provider_id'] or ''}\n"
         )
+    return EXIT_OK
+
+
+def _models_details(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with _catalog_warnings() as warnings:
+        catalog = load_catalog(args.router_url)
+    if catalog is None:
+        for record in warnings:
+            err.write(f"warning: {record.getMessage()}\n")
+        raise APIConnectionError("the router's catalog could not be read")
+    out.write(f"{'model':<48} {'provider':<16} {HEADER}\n")
+    for repo, offers in catalog.models.items():
+        rows = sort_offers(offers.providers.values(), lambda o: o, args.sort)
+        out.writelines(f"{repo:<48} {o.provider:<16} {columns(o)}\n" for o in rows)
     return EXIT_OK
 
 

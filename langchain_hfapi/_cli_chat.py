@@ -50,14 +50,19 @@ def describe(info: ProviderInfo) -> str:
         info: Who served the answer.
 
     Returns:
-        `[provider: ... | model: ... | request id: ... | failed over from: ...]`.
+        `[provider: ... | model: ... | request id: ... | skipped: ... | failed over
+        from: ...]`; providers passed over unsent (a catalog reason such as
+        `unsupported_tools`, or `cooling_down`) are "skipped".
     """
     parts = [f"provider: {info.provider or 'unknown'}", f"model: {info.model}"]
     if info.request_id:
         parts.append(f"request id: {info.request_id}")
-    if info.attempts:
-        failed = ", ".join(f"{a['provider']} ({a['error']})" for a in info.attempts)
-        parts.append(f"failed over from: {failed}")
+    skipped = [a for a in info.attempts if a.get("status_code") is None and a["error"].islower()]
+    failed = [a for a in info.attempts if a not in skipped]
+    for label, records in (("skipped", skipped), ("failed over from", failed)):
+        if records:
+            named = ", ".join(f"{a['provider']} ({a['error']})" for a in records)
+            parts.append(f"{label}: {named}")
     return "[" + " | ".join(parts) + "]"
 
 

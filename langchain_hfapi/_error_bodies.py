@@ -20,6 +20,7 @@ from langchain_hfapi.errors import (
     InputTooLongError,
     InvalidRequestError,
     ModelNotSupportedError,
+    ParameterNotSupportedError,
     PaymentRequiredError,
     PermissionDeniedError,
     ProviderError,
@@ -43,6 +44,16 @@ _NOT_SUPPORTED = re.compile(
     re.I,
 )
 _NOT_SUPPORTED_CODES = frozenset({"model_not_supported", "model_not_found", "40301"})
+# "This provider does not accept a parameter of the request": the next one may.
+# From recorded bodies (tests/corpus): OpenAI-style `unsupported_value` ("Unsupported
+# value: 'messages[0].role' does not support 'developer' with this model."), "Web
+# search options not supported with this model." (param `web_search_options`), and
+# the old transformers backend's "The following `model_kwargs` are not used by the model".
+_PARAM_UNSUPPORTED = re.compile(
+    r"unsupported (value|parameter)|not supported with this model|are not used by the model",
+    re.I,
+)
+_PARAM_UNSUPPORTED_CODES = frozenset({"unsupported_value", "unsupported_parameter"})
 _TOO_LONG = re.compile(
     r"context length|context window|maximum context|too long|"
     r"tokens \+ `?max_new_tokens`? must be <=|must have less than|"
@@ -143,6 +154,10 @@ def _class_for(status: int, message: str, code: str | None) -> type[HuggingFaceA
         return ModelNotSupportedError
     if _TOO_LONG.search(message):
         return InputTooLongError
+    if status in (400, 422) and (
+        _PARAM_UNSUPPORTED.search(message) or code in _PARAM_UNSUPPORTED_CODES
+    ):
+        return ParameterNotSupportedError
     if 400 <= status < 500:
         return InvalidRequestError
     return HuggingFaceAPIError

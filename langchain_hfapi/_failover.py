@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from langchain_hfapi.errors import (
     APIConnectionError,
     HuggingFaceAPIError,
     ModelNotSupportedError,
+    ParameterNotSupportedError,
     PaymentRequiredError,
     ProviderError,
     RateLimitError,
@@ -43,6 +45,9 @@ class Candidate:
         url: The chat-completions URL.
         wire_model: The value of the request's `model` field.
         provider_model_id: The provider's own id for the model, when known.
+        skip: Why the router's catalog says this provider cannot serve the
+            request (e.g. "unsupported_tools"); such a candidate is never
+            sent, only recorded in `attempts`.
     """
 
     repo_id: str
@@ -50,6 +55,7 @@ class Candidate:
     url: str
     wire_model: str
     provider_model_id: str | None = None
+    skip: str | None = None
 
     @property
     def label(self) -> str:
@@ -92,10 +98,12 @@ def should_move_on(error: HuggingFaceAPIError) -> bool:
         error: The failure of an attempt.
 
     Returns:
-        True for retryable errors, 402 and "model not supported"; False for
-        401/403 and invalid requests, which no provider will accept.
+        True for retryable errors, 402, "model not supported" and "parameter
+        not supported"; False for 401/403 and other invalid requests, which
+        no provider will accept.
     """
-    return is_retryable(error) or isinstance(error, (PaymentRequiredError, ModelNotSupportedError))
+    movable = (PaymentRequiredError, ModelNotSupportedError, ParameterNotSupportedError)
+    return is_retryable(error) or isinstance(error, movable)
 
 
 @dataclass
@@ -124,6 +132,7 @@ class FailoverPlan:
     _queue: list[Candidate] = field(default_factory=list)
     _errors: list[HuggingFaceAPIError] = field(default_factory=list)
     _waited: float = 0.0
+    _sent_at: float = 0.0
 
     def first(self) -> Attempt:
         """Returns the first attempt, skipping providers that are cooling down.
@@ -135,15 +144,22 @@ class FailoverPlan:
         Raises:
             ValueError: If there are no candidates.
         """
-        if not self.candidates:
-            msg = "FailoverPlan needs at least one candidate"
+        usable = [c for c in self.candidates if c.skip is None][:MAX_PROVIDERS]
+        if not usable:
+            msg = "FailoverPlan needs at least one candidate to try"
             raise ValueError(msg)
-        self._queue = list(self.candidates[:MAX_PROVIDERS])
+        self.failures.extend(_record(c, c.skip, None) for c in self.candidates if c.skip)
+        self._queue = list(usable)
         attempt = self._next_ready()
-        if attempt is not None:
-            return attempt
-        assert self.health is not None  # only health makes a candidate unready
-        return Attempt(min(self.candidates[:MAX_PROVIDERS], key=self.health.cooldown_ends))
+        if attempt is None:
+            assert self.health is not None  # only health makes a candidate unready
+            attempt = Attempt(min(usable, key=self.health.cooldown_ends))
+        return self._stamp(attempt)
+
+    def _stamp(self, attempt: Attempt) -> Attempt:
+        """Notes when the attempt will be sent (after its delay), to time it."""
+        self._sent_at = time.monotonic() + attempt.delay
+        return attempt
 
     def _next_ready(self) -> Attempt | None:
         """Pops queued candidates until one is admitted; records the skipped ones.
@@ -198,13 +214,13 @@ class FailoverPlan:
                     return following
                 self._waited += delay
                 _log("retrying %s for %s after %s %s in %.2f s", cand, error, delay)
-                return Attempt(cand, attempt.retry + 1, delay)
+                return self._stamp(Attempt(cand, attempt.retry + 1, delay))
         self._errors.append(error)
         following = self._next_ready()
         if following is not None:
             to = following.candidate.label
             _log("failing over from %s for %s after %s %s to %s", cand, error, to)
-            return following
+            return self._stamp(following)
         if len(self._errors) == 1:
             raise error
         raise AllProvidersFailedError(self._errors, model=cand.repo_id) from error
@@ -229,13 +245,18 @@ class FailoverPlan:
         return following
 
     def succeeded(self, attempt: Attempt) -> None:
-        """Records that an attempt succeeded (resets the provider's health).
+        """Records that an attempt succeeded (health reset, latency measured).
+
+        The latency, to the first token of a stream or to a whole answer, is
+        added to the provider's measured speed.
 
         Args:
             attempt: The attempt that produced an answer.
         """
         if self.health is not None:
             self.health.record_success(attempt.candidate)
+            latency = max(time.monotonic() - self._sent_at, 0.0)
+            self.health.record_speed(attempt.candidate, latency)
 
 
 def _log(template: str, cand: Candidate, error: HuggingFaceAPIError, *args: Any) -> None:

@@ -20,6 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from langchain_hfapi._aliases import POLICIES
+from langchain_hfapi._speeds import LocalSpeedBook, Speed, SpeedBook
+
 if TYPE_CHECKING:
     from langchain_hfapi._failover import Candidate
 
@@ -188,6 +191,7 @@ class ProviderHealth:
         book: Where states are kept (shared by every model of the process
             or, with Redis, of every process); a private one when None.
         scope: The router (or `base_url`) the states belong to.
+        speeds: Where measured speeds are kept (a private book when None).
 
     Example:
         >>> health = ProviderHealth(cooldown=30, failures=3)
@@ -201,11 +205,13 @@ class ProviderHealth:
         *,
         book: HealthBook | None = None,
         scope: str = "",
+        speeds: SpeedBook | None = None,
     ) -> None:
         self.cooldown = cooldown
         self.failures = failures
         self.book: HealthBook = book if book is not None else LocalHealthBook(clock)
         self.scope = scope
+        self.speeds: SpeedBook = speeds if speeds is not None else LocalSpeedBook()
 
     def _key(self, cand: Candidate) -> HealthKey:
         return (self.scope, cand.repo_id, cand.label)
@@ -249,3 +255,43 @@ class ProviderHealth:
             cand: The candidate that answered.
         """
         self.book.record_success(self._key(cand))
+
+    def record_speed(
+        self, cand: Candidate, latency: float | None, throughput: float | None = None
+    ) -> None:
+        """Adds one answer's measured figures to the provider's averages.
+
+        Args:
+            cand: The candidate that answered.
+            latency: Seconds to its first token (or whole answer), or None.
+            throughput: Output tokens per second, or None.
+        """
+        if cand.route is not None:
+            self.record_provider_speed(cand.repo_id, cand.route, latency, throughput)
+
+    def record_provider_speed(
+        self, repo_id: str, provider: str, latency: float | None, throughput: float | None
+    ) -> None:
+        """Adds one answer's measured figures to a (model, provider)'s averages.
+
+        Args:
+            repo_id: The model.
+            provider: The provider slug (a routing policy is not measured).
+            latency: Seconds to its first token (or whole answer), or None.
+            throughput: Output tokens per second, or None.
+        """
+        if provider not in POLICIES:
+            self.speeds.record((self.scope, repo_id, provider), latency, throughput)
+
+    def measured(self, repo_id: str, providers: list[str]) -> dict[str, Speed]:
+        """Returns the measured figures of a model's providers (those measured).
+
+        Args:
+            repo_id: The model.
+            providers: Provider slugs.
+
+        Returns:
+            Provider slug -> `Speed`.
+        """
+        keys = [(self.scope, repo_id, p) for p in providers]
+        return {k[2]: v for k, v in self.speeds.speeds(keys).items()}

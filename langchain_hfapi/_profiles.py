@@ -1,16 +1,21 @@
-"""Model profiles (`model.profile`) for the models behind the built-in aliases.
+"""Model profiles (`model.profile`): from the router's catalog, else a built-in table.
 
-Values describe the model as published by its authors; a provider may serve a
-shorter context. Models not listed here get no profile (`None`).
+The built-in values describe the model as published by its authors; a
+provider may serve a shorter context. `catalog_profile` builds a profile for
+the providers that will actually be tried, from the router's catalog.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models.model_profile import ModelProfile
 
-__all__ = ["PROFILES", "model_profile"]
+from langchain_hfapi._offers import ModelOffers, ProviderOffer
+from langchain_hfapi._preferences import ProviderPrefs
+
+__all__ = ["PROFILES", "catalog_profile", "model_profile"]
 
 
 def _profile(
@@ -84,3 +89,82 @@ def model_profile(repo_id: str) -> ModelProfile | None:
     """
     profile = PROFILES.get(repo_id)
     return ModelProfile(**profile) if profile is not None else None
+
+
+def _within_cap(offer: ProviderOffer, prefs: ProviderPrefs) -> bool:
+    for key, cap in prefs.max_price:
+        price = offer.input_price if key == "input" else offer.output_price
+        if price is None or price > cap:
+            return False
+    return True
+
+
+def catalog_profile(
+    offers: ModelOffers,
+    providers: Sequence[str] | None = None,
+    prefs: ProviderPrefs | None = None,
+) -> ModelProfile:
+    """Builds a model's profile for the providers that will be tried.
+
+    The providers are the catalog's for the model, narrowed to `providers`
+    (a provider choice), without ignored ones, those in error and those over
+    the price cap. Starting from the built-in profile (or a text-only one):
+
+    - `max_input_tokens`: the smallest context among them;
+    - `tool_calling` / `structured_output`: true when one of them supports it
+      (capability routing sends such requests only there);
+    - `image_inputs`: from the model's input modalities.
+
+    Args:
+        offers: The model's catalog entry.
+        providers: Provider slugs the model is restricted to, if any.
+        prefs: The provider preferences.
+
+    Returns:
+        The profile.
+
+    Example:
+        >>> from langchain_hfapi._offers import parse_catalog
+        >>> cat = parse_catalog(
+        ...     {
+        ...         "data": [
+        ...             {
+        ...                 "id": "a/b",
+        ...                 "providers": [
+        ...                     {"provider": "x", "context_length": 8192, "supports_tools": False}
+        ...                 ],
+        ...             }
+        ...         ]
+        ...     }
+        ... )
+        >>> catalog_profile(cat.model("a/b"))["max_input_tokens"]
+        8192
+    """
+    prefs = prefs or ProviderPrefs()
+    profile = model_profile(offers.repo_id) or ModelProfile(text_inputs=True, text_outputs=True)
+    chosen = [
+        o
+        for name, o in offers.providers.items()
+        if (providers is None or name in providers)
+        and name not in prefs.ignore
+        and o.status != "error"
+        and _within_cap(o, prefs)
+    ]
+    if not chosen:
+        return profile
+    contexts = [o.context_length for o in chosen if o.context_length]
+    if contexts:
+        profile["max_input_tokens"] = min(contexts)
+    tools = [o.supports_tools for o in chosen if o.supports_tools is not None]
+    if tools:
+        profile["tool_calling"] = profile["tool_choice"] = any(tools)
+        profile["tool_call_streaming"] = any(tools)
+    structured = [
+        o.supports_structured_output for o in chosen if o.supports_structured_output is not None
+    ]
+    if structured:
+        profile["structured_output"] = any(structured)
+    if offers.input_modalities:
+        images = "image" in offers.input_modalities
+        profile["image_inputs"] = profile["image_url_inputs"] = images
+    return profile

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_hfapi._aliases import (
     POLICIES,
@@ -15,6 +15,7 @@ from langchain_hfapi._aliases import (
 )
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, select_providers
+from langchain_hfapi._preferences import Routing
 
 __all__ = ["ProviderChoice", "Target", "build_candidates", "resolve_target"]
 
@@ -31,12 +32,15 @@ class Target:
             means every live provider of the mapping.
         policy: "fastest", "cheapest" or "preferred": the router chooses.
         base_url: An OpenAI-compatible server that replaces the router.
+        routing: Preferences, needs and catalog entry that order and filter
+            the mapping's providers (None: the mapping's order).
     """
 
     repo_id: str
     providers: tuple[str, ...] | None = None
     policy: str | None = None
     base_url: str | None = None
+    routing: Routing | None = field(default=None, repr=False, compare=False)
 
     @property
     def needs_mapping(self) -> bool:
@@ -115,10 +119,13 @@ def build_candidates(
         mapping: The model's Hub mapping; required when `target.needs_mapping`.
 
     Returns:
-        One candidate per usable provider (or one for a policy or `base_url`).
+        One candidate per usable provider (or one for a policy or `base_url`);
+        with `target.routing`, the ones the catalog rules out first (marked
+        `skip`), then the others in the preferred order.
 
     Raises:
         ModelNotSupportedError: If the mapping has no usable provider.
+        NoProviderMatchesError: If the catalog or the preferences leave none.
     """
     if target.base_url is not None:
         url = target.base_url.rstrip("/") + "/chat/completions"
@@ -128,7 +135,8 @@ def build_candidates(
         wire = f"{target.repo_id}:{target.policy}"
         return [Candidate(target.repo_id, target.policy, url, wire)]
     entries = select_providers(target.repo_id, mapping or (), target.providers)
-    return [
+    candidates = [
         Candidate(target.repo_id, e.provider, url, f"{target.repo_id}:{e.provider}", e.provider_id)
         for e in entries
     ]
+    return candidates if target.routing is None else target.routing.arrange(candidates)

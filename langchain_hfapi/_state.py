@@ -1,4 +1,4 @@
-"""Where provider health and Hub mappings are kept: the state stores.
+"""Where provider health, Hub mappings and router catalogs are kept: the state stores.
 
 Every model of a process shares one store, sync or async, whatever its
 instance: by default `PROCESS_STORE` (memory of this process), or a
@@ -6,7 +6,8 @@ instance: by default `PROCESS_STORE` (memory of this process), or a
 State is keyed by what it depends on, never by model instance:
 
 - mappings by (Hub URL, token hash, model);
-- provider health by (router URL, model, provider), with `Retry-After` pauses.
+- provider health and measured speeds by (router URL, model, provider);
+- router catalogs (`/v1/models`) by (router URL, token hash).
 
 A model chooses its store with `state=`; `resolve_store` turns that setting
 into a store.
@@ -22,7 +23,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain_hfapi._health import MAX_HEALTH_ENTRIES, HealthBook, LocalHealthBook, ProviderHealth
-from langchain_hfapi._mapping import MAX_MAPPING_ENTRIES, Key, MappingCache, ProviderMapping
+from langchain_hfapi._mapping import (
+    MAX_MAPPING_ENTRIES,
+    Key,
+    MappingCache,
+    ProviderMapping,
+    TTLCache,
+)
+from langchain_hfapi._offers import RouterCatalog
+from langchain_hfapi._speeds import LocalSpeedBook, SpeedBook
 
 __all__ = [
     "PROCESS_STORE",
@@ -32,10 +41,24 @@ __all__ = [
     "resolve_store",
 ]
 
+MAX_CATALOGS = 16  # router catalogs kept (one per router URL and token)
 MAX_REDIS_STORES = 8  # `state="redis://..."` stores kept per process, by URL
 
 Load = Callable[[], list[ProviderMapping]]
 ALoad = Callable[[], Awaitable[list[ProviderMapping]]]
+CatalogLoad = Callable[[], RouterCatalog]
+ACatalogLoad = Callable[[], Awaitable[RouterCatalog]]
+
+
+class CatalogCache(TTLCache[RouterCatalog]):
+    """The TTL cache of router catalogs, keyed by (router URL, token hash, "")."""
+
+    source = "Router"
+    what = "catalog"
+
+    def label(self, key: Key) -> str:
+        """Names the catalog in warnings, with its router."""
+        return f"catalog of {key[0]}"
 
 
 class StateStore:
@@ -83,6 +106,35 @@ class StateStore:
         """
         raise NotImplementedError
 
+    def speed_book(self) -> SpeedBook:
+        """Returns the book measured provider speeds are kept in.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
+        raise NotImplementedError
+
+    def fetch_catalog(self, key: Key, load: CatalogLoad, ttl: float) -> RouterCatalog:
+        """Returns the router's catalog, calling `load` (one request) on a miss.
+
+        Args:
+            key: (router URL, token hash, ""), from `cache_key`.
+            load: Sends `GET /v1/models` and parses it.
+            ttl: Seconds a fetched catalog stays fresh.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
+        raise NotImplementedError
+
+    async def afetch_catalog(self, key: Key, load: ACatalogLoad, ttl: float) -> RouterCatalog:
+        """Async twin of `fetch_catalog`.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
+        raise NotImplementedError
+
     def health(self, scope: str, cooldown: float, failures: int) -> ProviderHealth:
         """Returns one model's view of provider health.
 
@@ -94,7 +146,8 @@ class StateStore:
         Returns:
             A `ProviderHealth` over this store's book.
         """
-        return ProviderHealth(cooldown, failures, book=self.health_book(), scope=scope)
+        book, speeds = self.health_book(), self.speed_book()
+        return ProviderHealth(cooldown, failures, book=book, scope=scope, speeds=speeds)
 
     def mappings(self, ttl: float) -> MappingView:
         """Returns one model's view of the mapping cache (with its TTL)."""
@@ -145,10 +198,24 @@ class ProcessStore(StateStore):
     ) -> None:
         self.mapping_cache = MappingCache(clock=clock, max_entries=max_mappings)
         self.health_states = LocalHealthBook(clock, max_entries=max_health)
+        self.catalog_cache = CatalogCache(clock=clock, max_entries=MAX_CATALOGS)
+        self.speed_states = LocalSpeedBook(max_entries=max_health)
 
     def health_book(self) -> HealthBook:
         """Returns this process's health book."""
         return self.health_states
+
+    def speed_book(self) -> LocalSpeedBook:
+        """Returns this process's book of measured speeds."""
+        return self.speed_states
+
+    def fetch_catalog(self, key: Key, load: CatalogLoad, ttl: float) -> RouterCatalog:
+        """Returns the catalog from this process's cache (one request per miss)."""
+        return self.catalog_cache.fetch(key, load, ttl)
+
+    async def afetch_catalog(self, key: Key, load: ACatalogLoad, ttl: float) -> RouterCatalog:
+        """Async twin of `fetch_catalog`."""
+        return await self.catalog_cache.afetch(key, load, ttl)
 
     def fetch_mapping(self, key: Key, load: Load, ttl: float) -> list[ProviderMapping]:
         """Returns the mapping from this process's cache (one Hub request per miss)."""
@@ -159,9 +226,11 @@ class ProcessStore(StateStore):
         return await self.mapping_cache.afetch(key, load, ttl)
 
     def clear(self) -> None:
-        """Forgets every mapping and provider state (tests, diagnostics)."""
+        """Forgets every mapping, catalog and provider state (tests, diagnostics)."""
         self.mapping_cache.clear()
         self.health_states.clear()
+        self.catalog_cache.clear()
+        self.speed_states.clear()
 
     def __reduce__(self) -> str | tuple[type[ProcessStore], tuple[()]]:
         # The process's store unpickles as the unpickling process's own.
@@ -181,6 +250,8 @@ def _after_fork() -> None:
     """Gives a forked child's process store locks of its own (its state is kept)."""
     PROCESS_STORE.mapping_cache.after_fork()
     PROCESS_STORE.health_states.after_fork()
+    PROCESS_STORE.catalog_cache.after_fork()
+    PROCESS_STORE.speed_states.after_fork()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows

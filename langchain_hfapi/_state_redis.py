@@ -8,6 +8,8 @@ expiry; waiters poll briefly, then fetch themselves). Keys (see docs/state.md):
 - `{prefix}:v1:health:{sha256(router URL)[:16]}:{model}:{provider}` (hash)
 - `{prefix}:v1:mapping:{sha256(Hub URL)[:16]}:{sha256(token)[:16]}:{model}`
 - `{prefix}:v1:lock:mapping:...` (same tail as the mapping)
+- `{prefix}:v1:catalog:{sha256(router URL)[:16]}:{sha256(token)[:16]}` (JSON)
+- `{prefix}:v1:speed:{sha256(router URL)[:16]}:{model}:{provider}` (hash)
 
 Redis never fails or noticeably delays a chat call: each command is bounded by
 `timeout` (50 ms); on any Redis error the store uses this process's state,
@@ -26,11 +28,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_hfapi._health import HealthKey
 from langchain_hfapi._mapping import NOT_FOUND_TTL, Key, ProviderMapping
+from langchain_hfapi._offers import RouterCatalog
 from langchain_hfapi._pools import loop_resource
 from langchain_hfapi._redact import redact
 from langchain_hfapi._redis_link import DOWN, Down, Link, digest
-from langchain_hfapi._state import PROCESS_STORE, ALoad, Load, ProcessStore, StateStore
+from langchain_hfapi._state import (
+    PROCESS_STORE,
+    ACatalogLoad,
+    ALoad,
+    CatalogLoad,
+    Load,
+    ProcessStore,
+    StateStore,
+)
 from langchain_hfapi._state_redis_health import SCRIPTS, RedisHealthBook
+from langchain_hfapi._state_redis_speeds import SPEED_SCRIPTS, RedisSpeedBook
 from langchain_hfapi.errors import ModelNotSupportedError
 
 if TYPE_CHECKING:
@@ -70,6 +82,14 @@ def _decode(raw: Any, model: str) -> list[ProviderMapping] | None:
     except (ValueError, TypeError, KeyError):
         return None
     raise ModelNotSupportedError(missing, status_code=404, model=model, provider="hub")
+
+
+def _decode_catalog(raw: Any) -> RouterCatalog | None:
+    """Decodes a stored catalog; None for anything unreadable."""
+    try:
+        return RouterCatalog.from_json(json.loads(raw))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 class RedisStore(StateStore):
@@ -120,6 +140,7 @@ class RedisStore(StateStore):
         self._sync: redis.Redis | None = None
         self._scripts: dict[str, Any] = {}
         self._book = RedisHealthBook(self)
+        self._speeds = RedisSpeedBook(self)
 
     def __repr__(self) -> str:
         return f"RedisStore({redact(self.url)!r}, prefix={self.prefix!r})"
@@ -142,6 +163,14 @@ class RedisStore(StateStore):
     def mapping_key(self, key: Key) -> str:
         """Returns the Redis key of a (Hub URL, token hash, model) mapping."""
         return f"{self.prefix}:mapping:{digest(key[0])}:{key[1]}:{key[2]}"
+
+    def speed_key(self, key: HealthKey) -> str:
+        """Returns the Redis key of a (router URL, model, provider) measured speed."""
+        return f"{self.prefix}:speed:{digest(key[0])}:{key[1]}:{key[2]}"
+
+    def catalog_key(self, key: Key) -> str:
+        """Returns the Redis key of a (router URL, token hash) catalog."""
+        return f"{self.prefix}:catalog:{digest(key[0])}:{key[1]}"
 
     def _lock_key(self, key: Key) -> str:
         return f"{self.prefix}:lock:mapping:{digest(key[0])}:{key[1]}:{key[2]}"
@@ -166,7 +195,7 @@ class RedisStore(StateStore):
                     socket_connect_timeout=half,
                     retry=Retry(NoBackoff(), 0),
                 )
-                for name, lua in {**SCRIPTS, "release": _RELEASE}.items():
+                for name, lua in {**SCRIPTS, **SPEED_SCRIPTS, "release": _RELEASE}.items():
                     self._scripts[name] = self._sync.register_script(lua)
             return self._sync
 
@@ -226,6 +255,42 @@ class RedisStore(StateStore):
     def health_book(self) -> RedisHealthBook:
         """Returns the book kept in Redis (this process's while Redis is down)."""
         return self._book
+
+    def speed_book(self) -> RedisSpeedBook:
+        """Returns the book of measured speeds kept in Redis."""
+        return self._speeds
+
+    def fetch_catalog(self, key: Key, load: CatalogLoad, ttl: float) -> RouterCatalog:
+        """Returns the catalog: this process's cache, then Redis, then one request."""
+
+        def shared() -> RouterCatalog:
+            name = self.catalog_key(key)
+            raw = self._call(lambda r: r.get(name))
+            found = None if isinstance(raw, Down) or raw is None else _decode_catalog(raw)
+            if found is not None:
+                return found
+            value = load()
+            body = json.dumps(value.to_json())
+            self._call(lambda r: r.set(name, body, px=max(int(ttl * 1000), 1)))
+            return value
+
+        return self.fallback.catalog_cache.fetch(key, shared, ttl)
+
+    async def afetch_catalog(self, key: Key, load: ACatalogLoad, ttl: float) -> RouterCatalog:
+        """Async twin of `fetch_catalog`."""
+
+        async def shared() -> RouterCatalog:
+            name = self.catalog_key(key)
+            raw = await self._acall(lambda r: r.get(name))
+            found = None if isinstance(raw, Down) or raw is None else _decode_catalog(raw)
+            if found is not None:
+                return found
+            value = await load()
+            body = json.dumps(value.to_json())
+            await self._acall(lambda r: r.set(name, body, px=max(int(ttl * 1000), 1)))
+            return value
+
+        return await self.fallback.catalog_cache.afetch(key, shared, ttl)
 
     def fetch_mapping(self, key: Key, load: Load, ttl: float) -> list[ProviderMapping]:
         """Returns the mapping: this process's cache, then Redis, then one Hub request."""

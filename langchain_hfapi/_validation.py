@@ -13,6 +13,7 @@ from langchain_hfapi._input_checks import (
     check_finite,
     normalize_token,
 )
+from langchain_hfapi._preferences import check_prefs
 from langchain_hfapi._redact import warn
 
 __all__ = ["check_settings", "collect_extra_kwargs"]
@@ -22,6 +23,7 @@ _POSITIVE_SECONDS = (
     "first_token_timeout",
     "total_timeout",
     "mapping_ttl",
+    "catalog_ttl",
     "provider_cooldown",
 )
 _POSITIVE_COUNTS = (
@@ -81,7 +83,8 @@ def check_settings(model: Any) -> None:
 
     Raises:
         ValueError: If a timeout, TTL or cooldown is not a positive finite
-            number, a count is below 1, `max_retries` is negative, a sampling
+            number, a provider preference is invalid (`check_prefs`), a
+            count is below 1, `max_retries` is negative, a sampling
             number is NaN or infinite, `model_kwargs` or `extra_body` sets
             `model`, `stream` or `messages`, or a URL, header value or token
             cannot be sent (see `check_connection`).
@@ -104,3 +107,4 @@ def check_settings(model: Any) -> None:
     if model.max_retries < 0:
         msg = f"max_retries must be >= 0, got {model.max_retries!r}"
         raise ValueError(msg)
+    check_prefs(model.provider_sort, model.max_price, model.ignore_providers)

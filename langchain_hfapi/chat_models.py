@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from time import monotonic as now
+from typing import Any, Literal
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -21,7 +22,6 @@ from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
 )
-from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
@@ -33,6 +33,14 @@ from langchain_hfapi._aliases import DEFAULT_MODEL, DEFAULT_VISION_MODEL
 from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._auth import find_token
 from langchain_hfapi._body_limits import DEFAULT_LIMITS
+from langchain_hfapi._call_setup import (
+    add_cost,
+    aroute_call,
+    finish_stream,
+    prepare_call,
+    route_call,
+)
+from langchain_hfapi._catalog_access import DEFAULT_CATALOG_TTL
 from langchain_hfapi._client import HFClient
 from langchain_hfapi._client_core import (
     DEFAULT_HUB_URL,
@@ -40,8 +48,7 @@ from langchain_hfapi._client_core import (
 )
 from langchain_hfapi._health import DEFAULT_COOLDOWN, DEFAULT_FAILURES
 from langchain_hfapi._mapping import DEFAULT_MAPPING_TTL
-from langchain_hfapi._messages import has_images, to_openai_messages, trim_to_length
-from langchain_hfapi._profiles import model_profile
+from langchain_hfapi._profile_mixin import ProfileMixin
 from langchain_hfapi._routing import Target, resolve_target
 from langchain_hfapi._runtime import ModelRuntime, sampling_params
 from langchain_hfapi._state import StateStore, resolve_store
@@ -73,7 +80,7 @@ def _token_from_env() -> SecretStr | None:
     return SecretStr(token) if token else None
 
 
-class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
+class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
     """Chat model for every model served by Hugging Face Inference Providers.
 
     Resolves model aliases, looks up which providers serve the model on the
@@ -153,6 +160,14 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     """Aliases merged over the built-in table."""
     mapping_ttl: float = DEFAULT_MAPPING_TTL
     """Seconds a provider mapping fetched from the Hub stays fresh."""
+    catalog_ttl: float = DEFAULT_CATALOG_TTL
+    """Seconds the router's catalog (`/v1/models`: prices, capabilities) stays fresh."""
+    provider_sort: Literal["price", "latency", "throughput"] | None = None
+    """Order the providers by price, latency or throughput (None: the Hub's order)."""
+    max_price: dict[str, float] | None = None
+    """Caps in USD per million tokens, `{"input": ..., "output": ...}`."""
+    ignore_providers: list[str] | None = None
+    """Providers never tried."""
     provider_cooldown: float = DEFAULT_COOLDOWN
     """Seconds a provider is skipped after `provider_failures` failures in a row."""
     provider_failures: int = DEFAULT_FAILURES
@@ -182,6 +197,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     `StateStore` such as `RedisStore` (shared across processes; see docs/state.md)."""
 
     _runtime: ModelRuntime = PrivateAttr(default_factory=ModelRuntime)
+    _profile_auto: bool = PrivateAttr(default=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -197,9 +213,6 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         resolve_store(self.state)  # refuses an unknown `state` before any request
         self._add_version("langchain-hfapi", __version__)
         return self
-
-    def _resolve_model_profile(self) -> ModelProfile | None:
-        return model_profile(self._target(self.model, self.provider).repo_id)
 
     @property
     def _llm_type(self) -> str:
@@ -279,40 +292,6 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
     def _target(self, model: str, provider: Any) -> Target:
         return resolve_target(model, provider, aliases=self.model_aliases, base_url=self.base_url)
 
-    def _prepare(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        *,
-        stream: bool,
-        **kwargs: Any,
-    ) -> tuple[Target, dict[str, Any], dict[str, Any]]:
-        """Builds (target, payload, extra metadata) for one call, sending nothing."""
-        model = kwargs.pop("model", None)
-        if model is None:
-            use_vision = "model" not in self.model_fields_set and has_images(messages)
-            model = DEFAULT_VISION_MODEL if use_vision else self.model
-        target = self._target(model, kwargs.pop("provider", self.provider))
-        extra: dict[str, Any] = {}
-        if self.max_input_chars is not None:
-            messages, info = trim_to_length(messages, self.max_input_chars)
-            if info is not None:
-                extra["input_trimmed"] = info
-        payload: dict[str, Any] = {
-            "messages": to_openai_messages(messages),
-            **self._default_params,
-            **kwargs,  # per-call options and bound tools, sent as they are
-        }
-        if stop:
-            payload["stop"] = stop
-        payload["stream"] = stream
-        if stream and self.stream_usage:
-            payload["stream_options"] = {"include_usage": True}
-        if self.extra_body:
-            payload.update(self.extra_body)
-        self._check_payload(payload)
-        return target, payload, extra
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -323,9 +302,11 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         if self.streaming:
             result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
             return with_llm_output(result)
-        target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
-        answer, meta = self.client.complete(target, payload)
-        message = answer_to_message(answer, {**meta, **extra})
+        call = prepare_call(self, messages, stop, stream=False, kwargs=kwargs)
+        client = self.client  # built from the settings once per call
+        target = route_call(call, client, self.catalog_ttl)
+        answer, meta = client.complete(target, call.payload)
+        message = add_cost(answer_to_message(answer, {**meta, **call.extra}), target)
         return ChatResult(
             generations=[ChatGeneration(message=message)], llm_output=llm_output(message)
         )
@@ -340,9 +321,11 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         if self.streaming:
             stream = self._astream(messages, stop, run_manager, **kwargs)
             return with_llm_output(await agenerate_from_stream(stream))
-        target, payload, extra = self._prepare(messages, stop, stream=False, **kwargs)
-        answer, meta = await self.async_client.complete(target, payload)
-        message = answer_to_message(answer, {**meta, **extra})
+        call = prepare_call(self, messages, stop, stream=False, kwargs=kwargs)
+        client = self.async_client
+        target = await aroute_call(call, client, self.catalog_ttl)
+        answer, meta = await client.complete(target, call.payload)
+        message = add_cost(answer_to_message(answer, {**meta, **call.extra}), target)
         return ChatResult(
             generations=[ChatGeneration(message=message)], llm_output=llm_output(message)
         )
@@ -357,9 +340,11 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        target, payload, extra = self._prepare(messages, stop, stream=True, **kwargs)
-        with self.client.open_stream(target, payload) as stream:
-            converter = StreamConverter({**stream.metadata, **extra})
+        call = prepare_call(self, messages, stop, stream=True, kwargs=kwargs)
+        client = self.client
+        target = route_call(call, client, self.catalog_ttl)
+        with client.open_stream(target, call.payload) as stream:
+            converter, first_token_at = StreamConverter({**stream.metadata, **call.extra}), now()
             yield emit_chunk(converter.start(), run_manager)
             try:
                 for event in stream:
@@ -369,7 +354,10 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             except HuggingFaceAPIError as err:
                 converter.add_partial(err)
                 raise
-            yield emit_chunk(with_token_usage(converter.finish()), run_manager)
+            last = finish_stream(
+                converter.finish(), stream.metadata, target, client.health, first_token_at
+            )
+            yield emit_chunk(with_token_usage(last), run_manager)
 
     async def _astream(
         self,
@@ -378,9 +366,11 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        target, payload, extra = self._prepare(messages, stop, stream=True, **kwargs)
-        async with await self.async_client.open_stream(target, payload) as stream:
-            converter = StreamConverter({**stream.metadata, **extra})
+        call = prepare_call(self, messages, stop, stream=True, kwargs=kwargs)
+        client = self.async_client
+        target = await aroute_call(call, client, self.catalog_ttl)
+        async with await client.open_stream(target, call.payload) as stream:
+            converter, first_token_at = StreamConverter({**stream.metadata, **call.extra}), now()
             yield await aemit_chunk(converter.start(), run_manager)
             try:
                 async for event in stream:
@@ -390,4 +380,7 @@ class ChatHuggingFaceAPI(ToolsMixin, BaseChatModel):
             except HuggingFaceAPIError as err:
                 converter.add_partial(err)
                 raise
-            yield await aemit_chunk(with_token_usage(converter.finish()), run_manager)
+            last = finish_stream(
+                converter.finish(), stream.metadata, target, client.health, first_token_at
+            )
+            yield await aemit_chunk(with_token_usage(last), run_manager)

@@ -61,6 +61,8 @@ __all__ = [
     "MalformedResponseError",
     "MissingAuthError",
     "ModelNotSupportedError",
+    "NoProviderMatchesError",
+    "ParameterNotSupportedError",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "ProviderError",
@@ -172,6 +174,22 @@ class InvalidRequestError(HuggingFaceAPIError, ModelInvalidRequestError):
 
 class InputTooLongError(InvalidRequestError, ContextOverflowError):
     """Raised when the server says the input exceeds the model's context."""
+
+
+class ParameterNotSupportedError(InvalidRequestError):
+    """Raised on a 400/422 saying a request parameter is not supported.
+
+    Another provider may accept the parameter, so the next one is tried.
+    """
+
+
+class NoProviderMatchesError(ModelNotSupportedError):
+    """Raised before any request when no provider fits the request or the preferences.
+
+    The router's catalog says no provider supports what the request needs
+    (tools, structured output, its length), or `max_price` / `ignore_providers`
+    exclude every provider. The message names the cap or the reasons.
+    """
 
 
 class RateLimitError(HuggingFaceAPIError, ModelRateLimitError):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from langchain_hfapi import ChatHuggingFaceAPI
+from langchain_hfapi._catalog_access import forget_failures
 from langchain_hfapi._state import PROCESS_STORE
 from tests.redis_server import RedisServer, redis_server_path
 from tests.router_server import RouterServer
@@ -69,8 +70,10 @@ def _fresh_process_state() -> Iterator[None]:
     see the providers another test tripped and the mappings it fetched.
     """
     PROCESS_STORE.clear()
+    forget_failures()
     yield
     PROCESS_STORE.clear()
+    forget_failures()
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,8 @@ Conventions (described in docs/testing.md):
   Python block without one must print nothing.
 - `<!-- no-run -->` (or `<!-- no-run: reason -->`) on a line just before a
   block skips it (signatures, or code that needs the real network).
+- `<!-- fake-catalog -->` anywhere on a page makes the fake router's `/v1/models`
+  list prices, capabilities and probe figures (`EXAMPLE_OFFERS`) for that page.
 - `<!-- fake-router: PROVIDER REPLY ... -->` just before a block scripts the next
   chat replies of PROVIDER on the fake router: an HTTP status (`503`), `reset`
   (connection closed before any byte), `reset-mid-stream` (closed after the
@@ -32,13 +34,16 @@ from typing import Any
 
 import httpx
 
+from langchain_hfapi._catalog_access import forget_failures
 from langchain_hfapi._state import PROCESS_STORE
+from tests.router_script import EXAMPLE_OFFERS
 from tests.router_server import RouterServer, Step
 
 __all__ = ["Block", "page_blocks", "redirected_to", "run_page"]
 
 _FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
 _NO_RUN = "<!-- no-run"
+_CATALOG = "<!-- fake-catalog -->"
 _SCRIPT = re.compile(r"^<!-- fake-router: (\S+) ((?:\S+ ?)+) -->$")
 _HOSTS = {"router.huggingface.co": "", "huggingface.co": "", "localhost": "/local"}
 
@@ -165,8 +170,14 @@ def run_page(path: Path, server: RouterServer) -> tuple[int, list[str]]:
     ran = 0
     server.reset()
     PROCESS_STORE.clear()  # each page runs as in a fresh process
+    forget_failures()
+    text = path.read_text(encoding="utf-8")
+    if _CATALOG in text:
+        for repo, offers in EXAMPLE_OFFERS.items():
+            for provider, fields in offers.items():
+                server.set_offer(repo, provider, **fields)
     with redirected_to(server):
-        for block in page_blocks(path.read_text(encoding="utf-8")):
+        for block in page_blocks(text):
             if block.lang not in ("python", "py") or not block.run:
                 continue
             for provider, replies in block.scripts:

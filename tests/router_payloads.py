@@ -244,18 +244,28 @@ def mapping_json(entries: list[ProviderEntry], shape: str) -> Any:
 
 
 def catalogue(
-    models: Mapping[str, list[ProviderEntry]], vision_models: frozenset[str]
+    models: Mapping[str, list[ProviderEntry]],
+    vision_models: frozenset[str],
+    offers: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """The router's ``GET /v1/models`` body (models with a chat provider only)."""
+    """The router's ``GET /v1/models`` body (models with a chat provider only).
+
+    Provider entries have the real shape (hf-router-facts §2.3): ``status``,
+    ``context_length``, ``supports_tools``, ``supports_structured_output``, and
+    whatever ``offers[repo][provider]`` adds (``pricing``, probe figures...).
+    """
     data = []
     for repo, entries in models.items():
+        extra = (offers or {}).get(repo, {})
         providers = [
             {
                 "provider": provider,
-                "status": status,
+                "status": "live" if status == "staging" else status,
                 "context_length": 131072,
                 "supports_tools": True,
                 "supports_structured_output": True,
+                "is_model_author": False,
+                **extra.get(provider, {}),
             }
             for provider, _, status, task in entries
             if task == CONVERSATIONAL

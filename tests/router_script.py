@@ -66,6 +66,36 @@ DEFAULT_MODELS: dict[str, list[ProviderEntry]] = {
 }
 """Default Hub catalogue: repo id -> provider mapping entries."""
 
+EXAMPLE_OFFERS: dict[str, dict[str, dict[str, Any]]] = {
+    "meta-llama/Llama-3.3-70B-Instruct": {
+        "together": {
+            "pricing": {"input": 0.88, "output": 0.88},
+            "first_token_latency_ms": 611,
+            "throughput": 40.1,
+        },
+        "fireworks-ai": {
+            "pricing": {"input": 0.9, "output": 0.9},
+            "first_token_latency_ms": 588,
+            "throughput": 45.4,
+            "supports_tools": False,
+        },
+        "novita": {
+            "pricing": {"input": 0.13, "output": 0.39},
+            "first_token_latency_ms": 1490,
+            "throughput": 24.7,
+            "context_length": 32768,
+        },
+        "cerebras": {
+            "pricing": {"input": 0.85, "output": 1.2},
+            "first_token_latency_ms": 240,
+            "throughput": 2100.0,
+            "context_length": 65536,
+        },
+    },
+}
+"""A fake catalog in the real `/v1/models` shape (figures made up, of the real order of size):
+for pages marked `<!-- fake-catalog -->`, the benchmark and by-hand runs."""
+
 DEFAULT_VISION_MODELS: frozenset[str] = frozenset(
     {"google/gemma-3-27b-it", "meta-llama/Llama-3.2-11B-Vision-Instruct"}
 )

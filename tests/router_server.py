@@ -47,6 +47,9 @@ class RouterServer:
         answers: Provider -> default answer text (else ``"Hello from <p>."``).
         require_token: If set, chat requests need ``Authorization: Bearer <it>``.
         vision_models: Repos advertised with image input on ``/v1/models``.
+        offers: Repo -> provider -> ``/v1/models`` fields (``pricing``,
+            ``supports_tools``, ``first_token_latency_ms``, ...) merged over
+            the defaults; also settable per test (cleared by `reset`).
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class RouterServer:
         answers: Mapping[str, str] | None = None,
         require_token: str | None = None,
         vision_models: frozenset[str] = rs.DEFAULT_VISION_MODELS,
+        offers: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
     ) -> None:
         source = DEFAULT_MODELS if models is None else models
         self.models = {repo: list(entries) for repo, entries in source.items()}
@@ -66,6 +70,9 @@ class RouterServer:
         self.answers = dict(answers or {})
         self.require_token = require_token
         self.vision_models = vision_models
+        self._default_offers = {repo: dict(o) for repo, o in (offers or {}).items()}
+        self.offers: dict[str, dict[str, Mapping[str, Any]]] = dict(self._default_offers)
+        self._catalog_scripts: deque[Step] = deque()
         self._lock = threading.Lock()
         self._scripts: defaultdict[str, deque[Step]] = defaultdict(deque)
         self._hub_scripts: defaultdict[str, deque[Step]] = defaultdict(deque)
@@ -92,6 +99,22 @@ class RouterServer:
         """Queue steps (FIFO) for Hub model-info requests about ``model``."""
         with self._lock:
             self._hub_scripts[model].extend(steps)
+
+    def script_catalog(self, *steps: Step) -> None:
+        """Queue steps (FIFO) for ``GET /v1/models`` requests."""
+        with self._lock:
+            self._catalog_scripts.extend(steps)
+
+    def set_offer(self, repo: str, provider: str, **fields: Any) -> None:
+        """Set a provider's ``/v1/models`` fields for one repo (merged over defaults)."""
+        with self._lock:
+            self.offers.setdefault(repo, {})
+            self.offers[repo] = {**self.offers[repo], provider: fields}
+
+    @property
+    def catalog_requests(self) -> int:
+        """Number of ``GET /v1/models`` requests."""
+        return sum(1 for r in self.requests if r.route == "models")
 
     def pending_steps(self, provider: str) -> int:
         """Number of queued, not yet consumed chat steps for ``provider``."""
@@ -137,6 +160,8 @@ class RouterServer:
         with self._lock:
             self._scripts.clear()
             self._hub_scripts.clear()
+            self._catalog_scripts.clear()
+            self.offers = dict(self._default_offers)
             self._failures.clear()
             self._requests.clear()
             self._hub_counts.clear()
@@ -301,7 +326,14 @@ class RouterServer:
             return rp.phrase_reply(405)
         if req.route == "hub":
             return self._hub(req)
-        return rp.json_reply(200, rp.catalogue(self.models, self.vision_models))
+        with self._lock:
+            step = self._catalog_scripts.popleft() if self._catalog_scripts else Step()
+            offers = dict(self.offers)
+
+        def default() -> Reply:
+            return rp.json_reply(200, rp.catalogue(self.models, self.vision_models, offers))
+
+        return rp.step_reply(step, {}, default)
 
     def _hub(self, req: RecordedRequest) -> Reply:
         repo = unquote(req.path[len(rp.HUB_PREFIX) :]).strip("/")

@@ -45,7 +45,8 @@ def test_models_and_mapping_commands(router: RouterServer, monkeypatch: pytest.M
     out = io.StringIO()
     assert main(["mapping", "llama-3.3-70b", "--hub-url", router.url], out=out) == 0
     rows = [line.split() for line in out.getvalue().splitlines()]
-    assert rows[0][:3] == ["together", "live", "conversational"]
+    assert rows[0][:3] == ["provider", "status", "task"]
+    assert rows[1][:3] == ["together", "live", "conversational"]
     assert rows[-1][:2] == ["hf-inference", "staging"]
 
 

@@ -306,7 +306,7 @@ def test_keys_are_namespaced_and_hold_no_token(
     client = redis.Redis.from_url(redis_server.url)
     keys = client.keys("*")
     kinds = {key.decode().split(":")[2] for key in keys}
-    assert kinds == {"health", "mapping"}
+    assert kinds == {"health", "mapping", "catalog", "speed"}
     assert all(key.startswith(b"hfapi:v1:") for key in keys)
     dumped = b" ".join(keys + [client.dump(key) or b"" for key in keys])
     assert TOKEN.encode() not in dumped

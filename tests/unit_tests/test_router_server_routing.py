@@ -255,6 +255,7 @@ def test_v1_models_lists_chat_models_with_providers(
         "context_length": 131072,
         "supports_tools": True,
         "supports_structured_output": True,
+        "is_model_author": False,
     }
     gemma = by_id["google/gemma-3-27b-it"]
     assert gemma["architecture"]["input_modalities"] == ["text", "image"]

@@ -112,7 +112,7 @@ async def test_echoed_authorization_is_absent_from_errors_and_their_chain(
     hostile.reply = reply
     with pytest.raises(error) as info:
         await run(hostile_llm(hostile, token), mode)
-    assert hostile.requests == 1
+    assert hostile.requests == 2  # the catalog's GET (a 500 that echoes, logged) and the chat
     assert "***" in str(info.value)  # the echo was there, and was masked
     texts = [*reported_texts(info.value), caplog.text]
     assert_clean(texts, token, FOREIGN_TOKEN, URL_PASSWORD)

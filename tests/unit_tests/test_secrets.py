@@ -52,7 +52,7 @@ def test_redirects_are_not_followed_with_the_token(make_llm: MakeLLM, router: Ro
 
 def test_token_goes_only_to_the_configured_hosts(make_llm: MakeLLM, router: RouterServer) -> None:
     make_llm().invoke("hi")
-    assert {r.route for r in router.requests} == {"hub", "chat"}
+    assert {r.route for r in router.requests} == {"hub", "models", "chat"}
     assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in router.requests)
 
 

@@ -105,9 +105,25 @@ def timed_store(inner: Any, out: Outcome) -> Any:
     names = ("admits", "cooldown_ends", "record_failure", "record_success")
     timed_book = type("TimedBook", (), {n: staticmethod(timed(getattr(book, n), 0)) for n in names})
 
+    speeds = inner.speed_book()
+    timed_speeds = type(
+        "TimedSpeeds",
+        (),
+        {n: staticmethod(timed(getattr(speeds, n), 0)) for n in ("record", "speeds")},
+    )
+
     class TimedStore(StateStore):
         def health_book(self) -> Any:
             return timed_book
+
+        def speed_book(self) -> Any:
+            return timed_speeds
+
+        def fetch_catalog(self, *a: Any, **kw: Any) -> Any:
+            return inner.fetch_catalog(*a, **kw)
+
+        async def afetch_catalog(self, *a: Any, **kw: Any) -> Any:
+            return await inner.afetch_catalog(*a, **kw)
 
     store = TimedStore()
     store.health_blocks = inner.health_blocks  # async calls take Redis decisions off the loop

@@ -46,8 +46,36 @@ def sse_body(chunks: int) -> bytes:
     return "".join(lines).encode()
 
 
+# The router's catalog (`GET /v1/models`) in its real shape: the model served by
+# "together", with prices, so that a call pays for routing by it and for its cost.
+CATALOG = json.dumps(
+    {
+        "object": "list",
+        "data": [
+            {
+                "id": MODEL,
+                "object": "model",
+                "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+                "providers": [
+                    {
+                        "provider": "together",
+                        "status": "live",
+                        "context_length": 131072,
+                        "pricing": {"input": 0.88, "output": 0.88},
+                        "supports_tools": True,
+                        "supports_structured_output": True,
+                        "first_token_latency_ms": 611,
+                        "throughput": 40.1,
+                    }
+                ],
+            }
+        ],
+    }
+).encode()
+
+
 def serve(port: int, body: bytes, mapping: bytes) -> None:
-    """Serves the stream (POST) and a mapping (GET) forever, keep-alive."""
+    """Serves the stream (POST), the catalog and a mapping (GET) forever, keep-alive."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -63,6 +91,8 @@ def serve(port: int, body: bytes, mapping: bytes) -> None:
             await reader.readexactly(length)
             post = head.startswith(b"POST")
             payload, kind = (body, b"text/event-stream") if post else (mapping, b"application/json")
+            if head.startswith(b"GET /v1/models"):
+                payload = CATALOG
             writer.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: " + kind + b"\r\nx-inference-provider: "
                 b"together\r\ncontent-length: " + str(len(payload)).encode() + b"\r\n\r\n"

@@ -56,11 +56,6 @@ _HEALTH_SENDERS: concurrent.futures.ThreadPoolExecutor | None = None
 MAX_HEALTH_SENDERS = 32  # threads sending health commands for async calls, per process
 
 
-async def _inline(decision: Callable[..., _T], *args: Any) -> _T:
-    """Takes a plan decision on the loop (health kept in this process)."""
-    return decision(*args)
-
-
 async def _off_loop(decision: Callable[..., _T], *args: Any) -> _T:
     """Takes a plan decision on a thread: its health commands wait on the network.
 
@@ -164,9 +159,26 @@ class AsyncHFClient(ClientCore):
             raise err.with_context(model=repo_id, provider="hub") from err
 
     async def candidates(self, target: Target) -> list[Candidate]:
-        """Async twin of `HFClient.candidates`."""
+        """Async twin of `HFClient.candidates` (measured speeds may be read from the store)."""
         mapping = await self.fetch_mapping(target.repo_id) if target.needs_mapping else None
-        return build_candidates(target, self.settings.router_url, mapping)
+        return await self.decide(build_candidates, target, self.settings.router_url, mapping)
+
+    async def decide(self, step: Callable[..., _T], *args: Any) -> _T:
+        """Runs a synchronous step that may send state-store commands (health, speeds).
+
+        With a store that waits on the network (Redis) it runs on a thread, so
+        no other task of the loop waits for it; otherwise inline.
+
+        Args:
+            step: The step (a plan decision, candidate ordering, a measurement).
+            *args: Its arguments.
+
+        Returns:
+            What `step` returned.
+        """
+        if self.store.health_blocks:
+            return await _off_loop(step, *args)
+        return step(*args)
 
     async def get_json(self, url: str, params: Mapping[str, str] | None = None) -> Any:
         """Async twin of `HFClient.get_json`."""
@@ -203,7 +215,7 @@ class AsyncHFClient(ClientCore):
         body = RequestBody(payload)  # a local mistake is refused before the Hub lookup
         clock = CallClock(self.settings)
         plan = self.plan(await self.candidates(target), clock)
-        decide = _off_loop if self.store.health_blocks else _inline
+        decide = self.decide
         step = await decide(plan.first)
         while True:
             if step.delay:

@@ -80,7 +80,9 @@ def _bound(settings: Any) -> httpx.Timeout:
 
 def _catalog_client(client: HFClient) -> HFClient:
     """A client for the catalog request: the same transport, a shorter timeout."""
-    given = getattr(client, "_given", None)  # the user's httpx client, whose timeouts apply
+    given = client.given  # the user's httpx client, whose timeouts apply
+    if not isinstance(given, httpx.Client):
+        given = None
     settings = replace(client.settings, timeout=_bound(client.settings))
     return HFClient(settings, given, store=client.store)
 

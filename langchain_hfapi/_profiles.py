@@ -7,6 +7,7 @@ the providers that will actually be tried, from the router's catalog.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,24 @@ from langchain_core.language_models.model_profile import ModelProfile
 from langchain_hfapi._offers import ModelOffers, ProviderOffer
 from langchain_hfapi._preferences import ProviderPrefs
 
-__all__ = ["PROFILES", "catalog_profile", "model_profile"]
+__all__ = ["PROFILES", "catalog_profile", "model_profile", "warn_unknown_profile_keys"]
+
+_DECLARED_KEYS = ModelProfile.__required_keys__ | ModelProfile.__optional_keys__
+
+
+def warn_unknown_profile_keys(profile: Any) -> None:
+    """Warns about keys `ModelProfile` does not declare (a version mismatch, a typo).
+
+    Args:
+        profile: A profile given by the user.
+    """
+    extra = sorted(set(profile) - _DECLARED_KEYS) if isinstance(profile, dict) else []
+    if extra:
+        msg = (
+            f"Unrecognized keys in model profile: {extra}. This may indicate a version "
+            "mismatch between langchain-core and langchain-hfapi."
+        )
+        warnings.warn(msg, stacklevel=4)
 
 
 def _profile(

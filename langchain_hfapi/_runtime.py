@@ -15,7 +15,8 @@ from __future__ import annotations
 import operator
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -85,6 +86,7 @@ SETTINGS_FIELDS = (
 _HEADERS = SETTINGS_FIELDS.index("default_headers")
 _read_fields = operator.attrgetter(*SETTINGS_FIELDS)
 MAX_SHARED_SETTINGS = 64  # distinct settings kept for freshly built models
+_Client = TypeVar("_Client", HFClient, AsyncHFClient)
 
 
 def client_settings(model: Any) -> ClientSettings:
@@ -164,6 +166,35 @@ class _SharedSettings:
 _SHARED = _SharedSettings()
 
 
+class _Slot(Generic[_Client]):
+    """One built client and what it was built from: fields, httpx client, store."""
+
+    def __init__(self, build: Callable[[ClientSettings, Any, StateStore], _Client]) -> None:
+        self._build: Callable[[ClientSettings, Any, StateStore], _Client] = build
+        self._held: tuple[tuple[Any, ...], Any, StateStore, _Client] | None = None
+
+    def is_empty(self) -> bool:
+        return self._held is None
+
+    def _current(self, fields: tuple[Any, ...], http: Any, store: StateStore) -> _Client | None:
+        held = self._held
+        if held is not None and held[0] == fields and held[1] is http and held[2] is store:
+            return held[3]
+        return None
+
+    def client(self, model: Any, http: Any, store: StateStore, lock: threading.Lock) -> _Client:
+        fields = _read_fields(model)
+        client = self._current(fields, http, store)  # the common case: no lock, one comparison
+        if client is not None:
+            return client
+        with lock:
+            client = self._current(fields, http, store)
+            if client is None:
+                client = self._build(_SHARED.settings(model, fields), http, store)
+                self._held = (_snapshot(fields), http, store, client)
+            return client
+
+
 class ModelRuntime:
     """The clients of one model, built on first use under a lock.
 
@@ -178,12 +209,14 @@ class ModelRuntime:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sync: tuple[tuple[Any, ...], Any, StateStore, HFClient] | None = None
-        self._async: tuple[tuple[Any, ...], Any, StateStore, AsyncHFClient] | None = None
+        self._sync = _Slot(lambda settings, http, store: HFClient(settings, http, store=store))
+        self._async = _Slot(
+            lambda settings, http, store: AsyncHFClient(settings, http, store=store)
+        )
 
     def is_empty(self) -> bool:
         """Checks that no client was built yet."""
-        return self._sync is None and self._async is None
+        return self._sync.is_empty() and self._async.is_empty()
 
     def sync_client(self, model: Any, http_client: Any, store: StateStore) -> HFClient:
         """Returns the sync client for the model's settings, building it if they changed.
@@ -198,39 +231,11 @@ class ModelRuntime:
         Returns:
             The client.
         """
-        fields = _read_fields(model)
-        held = self._sync
-        if held is not None and held[0] == fields and held[1] is http_client and held[2] is store:
-            return held[3]
-        with self._lock:
-            held = self._sync
-            if (
-                held is None
-                or held[0] != fields
-                or held[1] is not http_client
-                or held[2] is not store
-            ):
-                client = HFClient(_SHARED.settings(model, fields), http_client, store=store)
-                held = self._sync = (_snapshot(fields), http_client, store, client)
-            return held[3]
+        return self._sync.client(model, http_client, store, self._lock)
 
     def async_client(self, model: Any, http_client: Any, store: StateStore) -> AsyncHFClient:
         """Async twin of `sync_client` (for `httpx.AsyncClient`)."""
-        fields = _read_fields(model)
-        held = self._async
-        if held is not None and held[0] == fields and held[1] is http_client and held[2] is store:
-            return held[3]
-        with self._lock:
-            held = self._async
-            if (
-                held is None
-                or held[0] != fields
-                or held[1] is not http_client
-                or held[2] is not store
-            ):
-                client = AsyncHFClient(_SHARED.settings(model, fields), http_client, store=store)
-                held = self._async = (_snapshot(fields), http_client, store, client)
-            return held[3]
+        return self._async.client(model, http_client, store, self._lock)
 
     def __copy__(self) -> ModelRuntime:
         return ModelRuntime()

@@ -285,3 +285,17 @@ def test_tool_calls_round_trip_with_unicode_arguments(
 def lookup(city: str) -> str:
     """Looks up the weather of a city."""
     return city
+
+
+def test_built_in_profiles_use_only_the_keys_langchain_core_declares() -> None:
+    from langchain_core.language_models.model_profile import ModelProfile
+
+    from langchain_hfapi._profiles import PROFILES
+
+    declared = ModelProfile.__required_keys__ | ModelProfile.__optional_keys__
+    assert all(set(profile) <= declared for profile in PROFILES.values())
+
+
+def test_a_user_profile_with_an_unknown_key_warns() -> None:
+    with pytest.warns(UserWarning, match="Unrecognized keys in model profile: \\['bogus'\\]"):
+        ChatHuggingFaceAPI(model="llama-3.3-70b", api_key="hf_x", profile={"bogus": 1})

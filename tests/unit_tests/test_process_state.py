@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,19 @@ from tests.router_server import RouterServer, Step
 
 MakeLLM = Callable[..., ChatHuggingFaceAPI]
 REPO = "meta-llama/Llama-3.3-70B-Instruct"
+
+
+def settled_fds(expected: int) -> int:
+    """Counts open descriptors once background closes from earlier tests have landed.
+
+    A leak stays (each leaked loop or pool holds 2-3 descriptors for good); a
+    socket another test's abandoned attempt is still closing goes within a second.
+    """
+    deadline = time.monotonic() + 2.0
+    while open_fds() > expected and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.05)
+    return open_fds()
 
 
 def open_fds() -> int:
@@ -190,7 +204,7 @@ def test_pools_of_closed_loops_are_released(make_llm: MakeLLM) -> None:
         assert loop.run_until_complete(llm.ainvoke("hi")).content == "Hello from together."
         loop.close()
     assert open_async_pools() == 0
-    assert open_fds() <= before + 2
+    assert settled_fds(before + 2) <= before + 2
 
 
 def test_pools_of_loops_dropped_unclosed_are_collected_with_them(make_llm: MakeLLM) -> None:
@@ -204,7 +218,7 @@ def test_pools_of_loops_dropped_unclosed_are_collected_with_them(make_llm: MakeL
             del loop
         gc.collect()
     assert open_async_pools() == 0
-    assert open_fds() <= before + 2
+    assert settled_fds(before + 2) <= before + 2
 
 
 def test_the_mapping_single_flight_holds_across_event_loops(

@@ -143,12 +143,7 @@ class StreamConverter:
             self._text.append(content)
         if reasoning:
             self._reasoning.append(reasoning)
-        return AIMessageChunk(
-            content=content,
-            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
-            tool_call_chunks=calls,
-            response_metadata=metadata,
-        )
+        return _message_chunk(content, reasoning, calls, metadata)
 
     def _call_chunks(self, raw_calls: Any) -> list[ToolCallChunk]:
         """Records tool-call fragments; returns the chunks to send now."""
@@ -302,6 +297,20 @@ def answer_to_message(answer: Answer, metadata: Mapping[str, Any]) -> AIMessage:
     if isinstance(answer, list):
         return events_to_message(answer, metadata)
     return completion_to_message(answer, metadata)
+
+
+def _message_chunk(
+    content: str, reasoning: str, calls: list[ToolCallChunk], metadata: dict[str, Any]
+) -> AIMessageChunk:
+    """Builds a chunk, leaving out empty fields (each one costs validation time)."""
+    if not (reasoning or calls):  # the common case: text only
+        return AIMessageChunk(content=content, response_metadata=metadata)
+    return AIMessageChunk(
+        content=content,
+        additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
+        tool_call_chunks=calls,
+        response_metadata=metadata,
+    )
 
 
 def emit_chunk(

@@ -52,7 +52,7 @@ def parse_event(data: bytes) -> dict[str, Any] | None:
     if not data.strip():
         return {}
     try:
-        event = json.loads(data)
+        event = json.loads(data.decode())  # SSE is UTF-8: no encoding detection
     except (ValueError, RecursionError):
         event = None
     if type(event) is not dict:

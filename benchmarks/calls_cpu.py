@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
-import socket
 import statistics
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -27,7 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 
-from benchmarks.stream_cpu import MODEL, MinimalChat, free_port, serve, sse_body
+from benchmarks.stream_cpu import MODEL, MinimalChat, sse_body, start_server
 from langchain_hfapi import ChatHuggingFaceAPI
 
 _SYNC = httpx.Client()  # the floor shares its clients, as a well-made model would
@@ -102,27 +100,6 @@ def _async(make: Callable[[], BaseChatModel], fresh: bool) -> Callable[[], None]
     return lambda: loop.run_until_complete(one())
 
 
-def _start(body: bytes) -> tuple[str, multiprocessing.Process]:
-    port = free_port()
-    mapping = json.dumps(
-        {
-            "id": MODEL,
-            "inferenceProviderMapping": {
-                "together": {"status": "live", "providerId": "x", "task": "conversational"}
-            },
-        }
-    ).encode()
-    proc = multiprocessing.Process(target=serve, args=(port, body, mapping), daemon=True)
-    proc.start()
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", proc
-
-
 def _makers(url: str) -> dict[str, Callable[[], BaseChatModel]]:
     makers: dict[str, Callable[[], BaseChatModel]] = {
         "minimal": lambda: MinimalSharedChat(url=f"{url}/v1/chat/completions"),
@@ -144,8 +121,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    short_url, short = _start(sse_body(5))
-    long_url, long = _start(sse_body(500))
+    short_url, short = start_server(sse_body(5))
+    long_url, long = start_server(sse_body(500))
     cases: list[tuple[str, str, Callable[..., Callable[[], None]], bool, int]] = [
         ("short stream, sync", short_url, _sync, False, args.calls),
         ("short stream, async", short_url, _async, False, args.calls),

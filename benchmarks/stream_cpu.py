@@ -155,11 +155,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--chunks", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+def start_server(body: bytes) -> tuple[str, multiprocessing.Process]:
+    """Starts `serve` in a child process on a free loopback port; returns its URL."""
     port = free_port()
     mapping = json.dumps(
         {
@@ -169,17 +166,23 @@ def main() -> None:
             },
         }
     ).encode()
-    proc = multiprocessing.Process(
-        target=serve, args=(port, sse_body(args.chunks), mapping), daemon=True
-    )
+    proc = multiprocessing.Process(target=serve, args=(port, body, mapping), daemon=True)
     proc.start()
-    url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
             break
         except OSError:
             time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chunks", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    url, proc = start_server(sse_body(args.chunks))
     models: dict[str, BaseChatModel] = {
         "minimal BaseChatModel": MinimalChat(url=f"{url}/v1/chat/completions"),
         "ChatHuggingFaceAPI": ChatHuggingFaceAPI(

@@ -8,10 +8,7 @@ connections cannot move between loops.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
-import os
-import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -36,7 +33,7 @@ from langchain_hfapi._client_core import (
     transport_errors,
     with_context,
 )
-from langchain_hfapi._deadlines import CallClock
+from langchain_hfapi._deadlines import CallClock, await_within
 from langchain_hfapi._failover import Candidate
 from langchain_hfapi._mapping import ProviderMapping, cache_key, parse_mapping
 from langchain_hfapi._pools import async_pool
@@ -44,6 +41,7 @@ from langchain_hfapi._routing import Target, build_candidates
 from langchain_hfapi._state import StateStore
 from langchain_hfapi._stream_end import afinish_body
 from langchain_hfapi._stream_events import EventReader, has_content
+from langchain_hfapi._sync_deadline import worker_pool
 from langchain_hfapi.errors import APITimeoutError, HuggingFaceAPIError
 
 __all__ = ["AsyncHFClient"]
@@ -52,33 +50,15 @@ _T = TypeVar("_T")
 _R = TypeVar("_R", "Answered", "AsyncChatStream")
 
 
-_HEALTH_SENDERS: concurrent.futures.ThreadPoolExecutor | None = None
-MAX_HEALTH_SENDERS = 32  # threads sending health commands for async calls, per process
-
-
 async def _off_loop(decision: Callable[..., _T], *args: Any) -> _T:
-    """Takes a plan decision on a thread: its health commands wait on the network.
+    """Takes a plan decision on a worker thread: its store commands wait on the network.
 
     The plan stays one synchronous core for both drivers; here it runs where a
     Redis round trip (or its timeout) blocks no other task of the loop.
     """
-    global _HEALTH_SENDERS
-    if _HEALTH_SENDERS is None:
-        _HEALTH_SENDERS = concurrent.futures.ThreadPoolExecutor(
-            MAX_HEALTH_SENDERS, thread_name_prefix="langchain-hfapi-health"
-        )
     context = contextvars.copy_context()
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_HEALTH_SENDERS, context.run, decision, *args)
-
-
-def _forget_health_senders() -> None:
-    global _HEALTH_SENDERS
-    _HEALTH_SENDERS = None  # a forked child has none of the parent's threads
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows
-    os.register_at_fork(after_in_child=_forget_health_senders)
+    return await loop.run_in_executor(worker_pool(), context.run, decision, *args)
 
 
 async def _within(
@@ -92,11 +72,7 @@ async def _within(
     if limit is None:
         return await step
     try:
-        if sys.version_info >= (3, 11):  # a deadline on this task, no new task
-            async with asyncio.timeout(limit):
-                return await step
-        else:  # pragma: no cover - Python 3.10
-            return await asyncio.wait_for(step, limit)
+        return await await_within(step, limit)
     except asyncio.TimeoutError:
         raise (late() if callable(late) else APITimeoutError(late)) from None
 
@@ -125,6 +101,8 @@ class AsyncHFClient(ClientCore):
             process's store).
     """
 
+    given: httpx.AsyncClient | None  # the user's client, never closed here
+
     def __init__(
         self,
         settings: ClientSettings,
@@ -133,12 +111,11 @@ class AsyncHFClient(ClientCore):
         store: StateStore | None = None,
     ) -> None:
         super().__init__(settings, shared, store, given=http_client)
-        self._given = http_client
 
     async def _transmit(self, request: httpx.Request) -> httpx.Response:
         """Sends a request on the given client or the loop's pool; headers read."""
-        if self._given is not None:
-            return await self._given.send(request, stream=True)
+        if self.given is not None:
+            return await self.given.send(request, stream=True)
         response = await (await async_pool()).handle_async_request(request)
         response.request = request
         return response

@@ -80,11 +80,8 @@ def _bound(settings: Any) -> httpx.Timeout:
 
 def _catalog_client(client: HFClient) -> HFClient:
     """A client for the catalog request: the same transport, a shorter timeout."""
-    given = client.given  # the user's httpx client, whose timeouts apply
-    if not isinstance(given, httpx.Client):
-        given = None
     settings = replace(client.settings, timeout=_bound(client.settings))
-    return HFClient(settings, given, store=client.store)
+    return HFClient(settings, client.given, store=client.store)  # the user's client, if any
 
 
 def _is_down(url: str) -> bool:

@@ -73,6 +73,8 @@ class HFClient(ClientCore):
         >>> client = HFClient(ClientSettings(api_key=SecretStr("hf_...")))
     """
 
+    given: httpx.Client | None  # the user's client, never closed here
+
     def __init__(
         self,
         settings: ClientSettings,
@@ -80,19 +82,18 @@ class HFClient(ClientCore):
         store: StateStore | None = None,
     ) -> None:
         super().__init__(settings, store=store, given=http_client)
-        self._given = http_client
 
     @property
     def http(self) -> httpx.Client | httpx.HTTPTransport:
         """The given httpx client, or the process's connection pool."""
-        if self._given is not None:
-            return self._given
+        if self.given is not None:
+            return self.given
         return sync_pool()
 
     def _transmit(self, request: httpx.Request) -> httpx.Response:
         """Sends a request on the given client or the shared pool; headers read."""
-        if self._given is not None:
-            return self._given.send(request, stream=True)
+        if self.given is not None:
+            return self.given.send(request, stream=True)
         response = sync_pool().handle_request(request)
         response.request = request
         return response
@@ -286,34 +287,42 @@ class HFClient(ClientCore):
         response = self._request(cand, body, clock, stream=True)
         watchdog = None if deadline is None else Watchdog(response, deadline)
         try:
-            if response.status_code >= 300 or not is_event_stream(response):
-                whole = whole_answer_events(response, self._read(response, watchdog))
-                return ChatStream(response, None, whole, {}, cand)
-            events = self._events(response, clock)
-            buffered: list[dict[str, Any]] = []
-            for event in events:
-                buffered.append(event)
-                if has_content(event) or (watchdog is not None and watchdog.expired()):
-                    break
-                check_events_before_token(len(buffered), self.settings.limits)
-            if watchdog is not None and watchdog.expired():
-                raise APITimeoutError(late)
-            return ChatStream(response, events, buffered, {}, cand)
+            try:
+                return self._first_token(response, clock, cand, watchdog, late)
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()  # before any close releases the connection
         except HuggingFaceAPIError as err:
-            if watchdog is not None:
-                watchdog.cancel()
             response.close()
             expired = watchdog is not None and watchdog.expired()
             error = APITimeoutError(late) if expired else err
             raise with_context(error, cand, response.headers) from err
         except BaseException:
-            if watchdog is not None:
-                watchdog.cancel()
             response.close()
             raise
-        finally:
-            if watchdog is not None:
-                watchdog.cancel()
+
+    def _first_token(
+        self,
+        response: httpx.Response,
+        clock: CallClock,
+        cand: Candidate,
+        watchdog: Watchdog | None,
+        late: str,
+    ) -> ChatStream:
+        """Reads events until the first token, or the whole answer of a non-stream."""
+        if response.status_code >= 300 or not is_event_stream(response):
+            whole = whole_answer_events(response, self._read(response, watchdog))
+            return ChatStream(response, None, whole, {}, cand)
+        events = self._events(response, clock)
+        buffered: list[dict[str, Any]] = []
+        for event in events:
+            buffered.append(event)
+            if has_content(event) or (watchdog is not None and watchdog.expired()):
+                break
+            check_events_before_token(len(buffered), self.settings.limits)
+        if watchdog is not None and watchdog.expired():
+            raise APITimeoutError(late)
+        return ChatStream(response, events, buffered, {}, cand)
 
     def _events(
         self, response: httpx.Response, clock: CallClock

@@ -77,6 +77,7 @@ class ClientSettings:
         token_required: Whether router calls need a token (catalog lookups
             work without one).
         limits: Bounds on what is read from servers (`_body_limits`).
+        http_timeout: `timeout` as an `httpx.Timeout`, built once (not an argument).
     """
 
     api_key: SecretStr | None = None
@@ -94,6 +95,7 @@ class ClientSettings:
     provider_failures: int = DEFAULT_FAILURES
     token_required: bool = True
     limits: BodyLimits = DEFAULT_LIMITS
+    http_timeout: httpx.Timeout = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Strips the token and refuses settings that cannot be sent.
@@ -103,6 +105,7 @@ class ClientSettings:
                 or a timeout, TTL or cooldown that is NaN or infinite.
         """
         object.__setattr__(self, "api_key", check_connection(self))
+        object.__setattr__(self, "http_timeout", httpx.Timeout(self.timeout))
 
 
 @contextlib.contextmanager
@@ -149,6 +152,7 @@ class ClientCore:
         settings: Connection settings.
         shared: Another client whose store this one uses too.
         store: The state store (default: the process's, unless `shared`).
+        given: The user's httpx client, used instead of the shared pool.
     """
 
     def __init__(
@@ -160,7 +164,7 @@ class ClientCore:
     ) -> None:
         self.settings = settings
         self.given = given
-        self.timeout = httpx.Timeout(settings.timeout)
+        self.timeout = settings.http_timeout
         self._urls: dict[str, httpx.URL] = {}
         if store is None:
             store = shared.store if shared is not None else resolve_store(None)

@@ -16,9 +16,11 @@ async driver cancels, the sync one abandons, an attempt that passes it.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -27,11 +29,26 @@ from langchain_hfapi.errors import APITimeoutError
 if TYPE_CHECKING:
     from langchain_hfapi._client_core import ClientSettings
 
-__all__ = ["MAX_PROVIDERS", "MAX_RETRY_WAIT", "CallClock"]
+__all__ = ["MAX_PROVIDERS", "MAX_RETRY_WAIT", "CallClock", "await_within"]
+
+_T = TypeVar("_T")
 
 MAX_PROVIDERS = 8  # providers one call tries at most (a mapping may list dozens)
 MAX_RETRY_WAIT = 60.0  # seconds of backoff one call may spend in all
 SEND_MARGIN = 0.25  # seconds a bounded send's own timeouts outlast the wait on it
+
+
+async def await_within(step: Awaitable[_T], seconds: float) -> _T:
+    """Awaits `step` for at most `seconds`; a late step is cancelled.
+
+    Raises:
+        asyncio.TimeoutError: When `step` took longer.
+    """
+    if sys.version_info >= (3, 11):  # a deadline on this task, no new task
+        async with asyncio.timeout(seconds):
+            return await step
+    else:  # pragma: no cover - Python 3.10
+        return await asyncio.wait_for(step, seconds)
 
 
 def _min(a: float | None, b: float | None) -> float | None:
@@ -88,7 +105,7 @@ class CallClock:
         whole attempt, which names the setting, ends first; an abandoned send
         still ends soon after.
         """
-        base = httpx.Timeout(self._settings.timeout)
+        base = self._settings.http_timeout
         if limit is None:
             return base
         limit += SEND_MARGIN
@@ -101,7 +118,7 @@ class CallClock:
 
     def body_timeout(self) -> dict[str, Any]:
         """Returns the timeout of a body's reads: the normal one, within `total_timeout`."""
-        base = httpx.Timeout(self._settings.timeout)
+        base = self._settings.http_timeout
         left = self.remaining()
         if left is None:
             return base.as_dict()

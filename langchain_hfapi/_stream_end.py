@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 
+from langchain_hfapi._deadlines import await_within
 from langchain_hfapi._sync_deadline import Watchdog
 
 __all__ = ["END_WAIT", "MAX_TRAILING_BYTES", "afinish_body", "finish_body"]
@@ -86,11 +86,8 @@ async def afinish_body(
     """Async twin of `finish_body` (the wait is bounded by a timeout)."""
     if response.http_version != "HTTP/1.1":
         return
-    with contextlib.suppress(httpx.HTTPError, OSError, TimeoutError, asyncio.TimeoutError):
+    with contextlib.suppress(httpx.HTTPError, OSError, asyncio.TimeoutError):
         if _fully_received(response, received):
             await _adrain(chunks)
-        elif sys.version_info >= (3, 11):
-            async with asyncio.timeout(END_WAIT):
-                await _adrain(chunks)
-        else:  # pragma: no cover - Python 3.10
-            await asyncio.wait_for(_adrain(chunks), END_WAIT)
+        else:
+            await await_within(_adrain(chunks), END_WAIT)

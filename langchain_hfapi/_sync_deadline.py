@@ -31,14 +31,15 @@ import httpx
 
 from langchain_hfapi.errors import APITimeoutError
 
-__all__ = ["Watchdog", "run_within"]
+__all__ = ["Watchdog", "run_within", "worker_pool"]
 
 _SENDERS: concurrent.futures.ThreadPoolExecutor | None = None
 _SENDERS_LOCK = threading.Lock()
-MAX_SENDERS = 256  # sends waiting on a time limit at once, process-wide
+MAX_SENDERS = 256  # worker threads, process-wide (sends on a time limit, store commands)
 
 
-def _senders() -> concurrent.futures.ThreadPoolExecutor:
+def worker_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """Returns the process's worker threads: limited sends, off-loop store commands."""
     global _SENDERS
     if _SENDERS is None:
         with _SENDERS_LOCK:
@@ -81,7 +82,7 @@ def run_within(step: Callable[[], _C], limit: float | None, late: str) -> _C:
     """
     if limit is None:
         return step()
-    future = _senders().submit(contextvars.copy_context().run, step)
+    future = worker_pool().submit(contextvars.copy_context().run, step)
     try:
         return future.result(timeout=limit)
     except concurrent.futures.TimeoutError:

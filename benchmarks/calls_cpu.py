@@ -1,7 +1,7 @@
 """CPU per call, side by side: ChatHuggingFaceAPI, a minimal chat model, ChatOpenAI.
 
 Same loopback server as `stream_cpu` (a child process). Measures this
-process's CPU time (`time.process_time`), median of rounds, for:
+process's CPU time (`time.process_time`), median of interleaved rounds, for:
 
 - a short (5-token) stream on a warm model, sync and async;
 - a long (500-chunk) stream, per chunk, async;
@@ -68,15 +68,22 @@ class MinimalSharedChat(MinimalChat):
                     yield chunk
 
 
-def _median_cpu(run: Callable[[], None], calls: int, rounds: int) -> float:
-    run()  # warm-up
-    samples = []
+def _median_cpu(runs: dict[str, Callable[[], None]], calls: int, rounds: int) -> dict[str, float]:
+    """Returns each runner's median CPU microseconds per call.
+
+    Rounds are interleaved (A, B, C, A, B, C, ...) so that a slow spell of a
+    noisy machine falls on every model alike rather than on one of them.
+    """
+    for run in runs.values():
+        run()  # warm-up
+    samples: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
-        start = time.process_time()
-        for _ in range(calls):
-            run()
-        samples.append((time.process_time() - start) / calls * 1e6)
-    return statistics.median(samples)
+        for name, run in runs.items():
+            start = time.process_time()
+            for _ in range(calls):
+                run()
+            samples[name].append((time.process_time() - start) / calls * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def _sync(make: Callable[[], BaseChatModel], fresh: bool) -> Callable[[], None]:
@@ -132,10 +139,8 @@ def main() -> None:
     ]
     try:
         for title, url, runner, fresh, calls in cases:
-            results = {
-                name: _median_cpu(runner(make, fresh), calls, args.rounds)
-                for name, make in _makers(url).items()
-            }
+            runs = {name: runner(make, fresh) for name, make in _makers(url).items()}
+            results = _median_cpu(runs, calls, args.rounds)
             if title.startswith("per chunk"):
                 results = {name: value / 500 for name, value in results.items()}
             floor = results["minimal"]

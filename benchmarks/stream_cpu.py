@@ -137,16 +137,22 @@ class MinimalChat(BaseChatModel):
                 yield chunk
 
 
-def cpu_per_chunk(model: BaseChatModel, chunks: int, rounds: int) -> float:
-    """Returns the median CPU microseconds per content chunk over `rounds` streams."""
-    samples = []
-    list(model.stream("hi"))  # warm-up: connection, imports, caches
+def cpu_per_chunk(models: dict[str, BaseChatModel], chunks: int, rounds: int) -> dict[str, float]:
+    """Returns each model's median CPU microseconds per content chunk over `rounds` streams.
+
+    Rounds are interleaved (A, B, C, A, B, C, ...) so that a slow spell of a
+    noisy machine falls on every model alike rather than on one of them.
+    """
+    for model in models.values():
+        list(model.stream("hi"))  # warm-up: connection, imports, caches
+    samples: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(rounds):
-        start = time.process_time()
-        count = sum(1 for _ in model.stream("hi"))
-        samples.append((time.process_time() - start) / chunks * 1e6)
-        assert count >= chunks
-    return statistics.median(samples)
+        for name, model in models.items():
+            start = time.process_time()
+            count = sum(1 for _ in model.stream("hi"))
+            samples[name].append((time.process_time() - start) / chunks * 1e6)
+            assert count >= chunks
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def free_port() -> int:
@@ -195,7 +201,7 @@ def main() -> None:
         models["ChatOpenAI"] = ChatOpenAI(model=MODEL, api_key="x", base_url=f"{url}/v1")
     except ImportError:
         pass
-    results = {name: cpu_per_chunk(m, args.chunks, args.rounds) for name, m in models.items()}
+    results = cpu_per_chunk(models, args.chunks, args.rounds)
     floor = results["minimal BaseChatModel"]
     for name, value in results.items():
         print(f"{name:<24} {value:8.1f} us/chunk  ({value / floor:4.2f}x minimal)")

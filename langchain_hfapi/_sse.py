@@ -72,6 +72,7 @@ class SSEDecoder:
             return []
         events: list[bytes] = []
         data = self._data
+        limit = self._max
         for line in lines:
             if not line:
                 if data:
@@ -79,11 +80,12 @@ class SSEDecoder:
                     data.clear()
                     self._data_size = 0
             elif line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value[:1] == b" " else value)
-                if self._max is not None:
+                value = line[6:] if line.startswith(b"data: ") else line[5:]
+                data.append(value)
+                if limit is not None:
                     self._data_size += len(value)
-                    self._check(self._data_size)
+                    if self._data_size > limit:
+                        self._check(self._data_size)
             elif line == b"data":  # a field with no colon has an empty value
                 data.append(b"")
         return events

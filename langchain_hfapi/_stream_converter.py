@@ -127,6 +127,18 @@ class StreamConverter:
         delta = choice.get("delta") or {}
         if type(delta) is not dict:
             raise MalformedResponseError(f"event delta is not an object: {excerpt(repr(delta))}")
+        text = delta.get("content")
+        if (  # the common case, a piece of text and nothing else: checked cheaply
+            type(text) is str
+            and not delta.get("reasoning_content")
+            and not delta.get("reasoning")
+            and not delta.get("tool_calls")
+            and type(choice.get("logprobs")) is not dict
+        ):
+            if not text:
+                return None
+            self._text.append(text)
+            return AIMessageChunk(content=text)
         content = read_text(delta)
         reasoning = read_reasoning(delta)
         raw_calls = delta.get("tool_calls")
@@ -136,14 +148,16 @@ class StreamConverter:
             logprobs = None
         if not (content or reasoning or calls or logprobs):
             return None
-        metadata: dict[str, Any] = {"model_provider": MODEL_PROVIDER}
-        if logprobs:
-            metadata["logprobs"] = logprobs
         if content:
             self._text.append(content)
         if reasoning:
             self._reasoning.append(reasoning)
-        return _message_chunk(content, reasoning, calls, metadata)
+        return AIMessageChunk(
+            content=content,
+            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
+            tool_call_chunks=calls,
+            response_metadata={"logprobs": logprobs} if logprobs else {},
+        )
 
     def _call_chunks(self, raw_calls: Any) -> list[ToolCallChunk]:
         """Records tool-call fragments; returns the chunks to send now."""
@@ -297,20 +311,6 @@ def answer_to_message(answer: Answer, metadata: Mapping[str, Any]) -> AIMessage:
     if isinstance(answer, list):
         return events_to_message(answer, metadata)
     return completion_to_message(answer, metadata)
-
-
-def _message_chunk(
-    content: str, reasoning: str, calls: list[ToolCallChunk], metadata: dict[str, Any]
-) -> AIMessageChunk:
-    """Builds a chunk, leaving out empty fields (each one costs validation time)."""
-    if not (reasoning or calls):  # the common case: text only
-        return AIMessageChunk(content=content, response_metadata=metadata)
-    return AIMessageChunk(
-        content=content,
-        additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
-        tool_call_chunks=calls,
-        response_metadata=metadata,
-    )
 
 
 def emit_chunk(

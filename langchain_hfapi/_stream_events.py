@@ -9,7 +9,7 @@ sent where a stream was asked for becomes one event (`completion_events`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from langchain_hfapi._body_limits import DEFAULT_LIMITS, BodyDecoder, BodyLimits
@@ -49,11 +49,11 @@ def parse_event(data: bytes) -> dict[str, Any] | None:
     """
     if data.startswith(b"[DONE]"):
         return None
-    if not data.strip():
-        return {}
     try:
         event = json.loads(data.decode())  # SSE is UTF-8: no encoding detection
     except (ValueError, RecursionError):
+        if not data.strip():  # checked only here: a copy per event otherwise
+            return {}
         event = None
     if type(event) is not dict:
         text = data.decode("utf-8", errors="replace")
@@ -105,26 +105,6 @@ def has_content(event: Mapping[str, Any]) -> bool:
     return bool(read_text(delta) or read_reasoning(delta) or as_call_list(delta.get("tool_calls")))
 
 
-def _parse_payload(data: bytes) -> list[dict[str, Any] | None]:
-    """Parses one event's data; a payload of several JSON lines gives several.
-
-    TGI 1.4 separated its last events with a single newline, which makes them
-    one event of several data lines; line-based clients read them one by one.
-
-    Raises:
-        MalformedResponseError: If the payload (or, with several lines, one
-            of them) is not a JSON object.
-        HuggingFaceAPIError: The typed error of an error event.
-    """
-    try:
-        return [parse_event(data)]
-    except MalformedResponseError:
-        lines = data.split(b"\n")
-        if len(lines) == 1:
-            raise
-        return [parse_event(line) for line in lines]
-
-
 class EventReader:
     r"""Reads the events of one stream and checks that it ended properly.
 
@@ -136,7 +116,7 @@ class EventReader:
 
     Example:
         >>> reader = EventReader()
-        >>> reader.feed(b'data: {"choices": []}\n\ndata: [DONE]\n\n')
+        >>> list(reader.feed(b'data: {"choices": []}\n\ndata: [DONE]\n\n'))
         [{'choices': []}]
         >>> reader.stopped
         True
@@ -153,46 +133,60 @@ class EventReader:
         self.finished = False  # a `finish_reason` arrived
         self.stopped = False  # `[DONE]` or an error: nothing more is read
 
-    def feed(self, chunk: bytes) -> list[dict[str, Any]]:
+    def feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
         """Decodes the next bytes of the body, as read from the connection.
+
+        Events are parsed one at a time as they are taken, so a large read
+        never holds hundreds of decoded events alive at once (which would
+        cost garbage-collection passes over all of them).
 
         Args:
             chunk: Raw bytes (still compressed, if the body is).
 
-        Returns:
+        Yields:
             The events this chunk completed, up to `[DONE]` or an error.
         """
-        events: list[dict[str, Any]] = []
         try:
             for piece in self._body.feed(chunk):
-                self._read(self._decoder.feed(piece), events)
+                yield from self._parse(self._decoder.feed(piece))
                 if self.stopped:
-                    break
+                    return
         except HuggingFaceAPIError as err:
             self._error, self.stopped = err, True
-        return events
 
-    def finish(self) -> list[dict[str, Any]]:
-        """Returns the event still pending when the body ended, if any."""
-        events: list[dict[str, Any]] = []
-        if not self.stopped:
-            try:
-                self._read(self._decoder.finish(), events)
-            except HuggingFaceAPIError as err:
-                self._error, self.stopped = err, True
-        return events
+    def finish(self) -> Iterator[dict[str, Any]]:
+        """Yields the event still pending when the body ended, if any."""
+        if self.stopped:
+            return
+        try:
+            yield from self._parse(self._decoder.finish())
+        except HuggingFaceAPIError as err:
+            self._error, self.stopped = err, True
 
-    def _read(self, payloads: list[bytes], events: list[dict[str, Any]]) -> None:
-        """Parses event payloads into `events`, up to `[DONE]`."""
+    def _parse(self, payloads: list[bytes]) -> Iterator[dict[str, Any]]:
+        """Parses event payloads, up to `[DONE]`.
+
+        TGI 1.4 separated its last events with a single newline, which makes
+        them one event of several data lines; line-based clients read them
+        one by one, and so does this reader when the whole is not one object.
+        """
         for data in payloads:
-            for event in _parse_payload(data):
-                if event is None:
-                    self.done = self.stopped = True
+            try:
+                event = parse_event(data)
+            except MalformedResponseError:
+                lines = data.split(b"\n")
+                if len(lines) == 1:
+                    raise
+                yield from self._parse(lines)
+                if self.stopped:
                     return
-                if not self.finished:
-                    choice = first_choice(event)
-                    self.finished = choice is not None and bool(choice.get("finish_reason"))
-                events.append(event)
+                continue
+            if event is None:
+                self.done = self.stopped = True
+                return
+            if not self.finished and (choice := first_choice(event)) is not None:
+                self.finished = bool(choice.get("finish_reason"))
+            yield event
 
     def check(self) -> None:
         """Raises what ended the stream badly, after its events were handed over.

@@ -378,7 +378,11 @@ class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
             try:
                 async for event in stream:
                     chunk = converter.convert(event)
-                    if chunk is not None:
+                    if chunk is None:
+                        continue
+                    if run_manager is None:  # as from `astream`: no coroutine per chunk
+                        yield ChatGenerationChunk(message=chunk)
+                    else:
                         yield await aemit_chunk(chunk, run_manager)
             except HuggingFaceAPIError as err:
                 converter.add_partial(err)

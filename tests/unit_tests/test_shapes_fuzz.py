@@ -97,7 +97,7 @@ def test_absurdly_nested_json_is_malformed_everywhere() -> None:
     else:
         raise AssertionError("nested JSON was accepted")
     reader = EventReader()
-    assert reader.feed(b"data: " + deep + b"\n\n") == []
+    assert list(reader.feed(b"data: " + deep + b"\n\n")) == []
     try:
         reader.check()
     except MalformedResponseError:

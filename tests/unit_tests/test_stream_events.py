@@ -21,7 +21,7 @@ def sse(*events: Any, done: bool = True) -> bytes:
 
 def test_events_before_an_error_event_are_handed_over_before_it_is_raised() -> None:
     reader = EventReader()
-    events = reader.feed(sse(chunk({"content": "a"}), {"error": "boom"}, chunk({"content": "b"})))
+    events = list(reader.feed(sse(chunk({"content": "a"}), {"error": "boom"}, chunk({"content": "b"}))))
     assert [e["choices"][0]["delta"]["content"] for e in events] == ["a"]
     assert reader.stopped
     with pytest.raises(ProviderError, match="boom"):
@@ -30,24 +30,24 @@ def test_events_before_an_error_event_are_handed_over_before_it_is_raised() -> N
 
 def test_stream_ending_without_done_or_finish_reason_is_incomplete() -> None:
     reader = EventReader()
-    assert len(reader.feed(sse(chunk({"content": "a"}), done=False))) == 1
-    assert reader.finish() == []
+    assert len(list(reader.feed(sse(chunk({"content": "a"}), done=False)))) == 1
+    assert list(reader.finish()) == []
     with pytest.raises(MalformedResponseError, match="incomplete"):
         reader.check()
 
 
 def test_stream_ending_after_a_finish_reason_without_done_is_complete() -> None:
     reader = EventReader()
-    reader.feed(sse(chunk({"content": "a"}), chunk({}, finish="stop"), done=False))
-    reader.finish()
+    list(reader.feed(sse(chunk({"content": "a"}), chunk({}, finish="stop"), done=False)))
+    list(reader.finish())
     reader.check()
     assert reader.finished and not reader.done
 
 
 def test_last_event_without_blank_line_is_flushed_at_the_end() -> None:
     reader = EventReader()
-    assert reader.feed(b'data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}') == []
-    (event,) = reader.finish()
+    assert list(reader.feed(b'data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}')) == []
+    (event,) = list(reader.finish())
     assert event["choices"][0]["finish_reason"] == "stop"
     reader.check()
 
@@ -58,13 +58,13 @@ def test_json_lines_separated_by_one_newline_are_read_as_several_events() -> Non
         b'data:{"choices":[{"delta":{"content":"a"}}]}\n'
         b'data:{"choices":[{"delta":{"content":"b"}}]}\n\n'
     )
-    events = reader.feed(body)
+    events = list(reader.feed(body))
     assert [e["choices"][0]["delta"]["content"] for e in events] == ["a", "b"]
 
 
 def test_several_data_lines_that_are_not_json_each_are_malformed() -> None:
     reader = EventReader()
-    assert reader.feed(b"data: {\ndata: }x\n\n") == []
+    assert list(reader.feed(b"data: {\ndata: }x\n\n")) == []
     with pytest.raises(MalformedResponseError, match="not a JSON object"):
         reader.check()
 

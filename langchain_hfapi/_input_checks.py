@@ -39,6 +39,8 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 def _bad_header_char(value: str) -> str | None:
     """Describes the first character a header value may not hold, if any."""
+    if value.isascii() and value.isprintable():  # all of it in 32..126: the common case
+        return None
     for index, char in enumerate(value):
         code = ord(char)
         if char in "\r\n":
@@ -103,6 +105,10 @@ def check_header(name: str, value: object) -> None:
         raise ValueError(msg)
 
 
+_GOOD_URLS: set[str] = set()  # URLs that passed `check_url`: a URL is checked once
+MAX_GOOD_URLS = 256
+
+
 def check_url(name: str, url: str | None) -> None:
     """Checks that a base URL is http(s), with a host and no user info.
 
@@ -114,8 +120,13 @@ def check_url(name: str, url: str | None) -> None:
         ValueError: If the URL has another scheme, no host, a `user:password@`
             part (never quoted), spaces or control characters.
     """
-    if url is None:
-        return
+    if url is not None and url not in _GOOD_URLS:
+        _check_url(name, url)
+        if len(_GOOD_URLS) < MAX_GOOD_URLS:
+            _GOOD_URLS.add(url)
+
+
+def _check_url(name: str, url: str) -> None:
     if any(ord(char) < 33 or ord(char) == 127 for char in url):
         msg = f"{name} holds spaces or control characters; percent-encode them"
         raise ValueError(msg)
@@ -168,6 +179,11 @@ def check_connection(settings: Any) -> SecretStr | None:
 
 def _find_non_finite(value: Any, path: str) -> str | None:
     """Returns the path of the first NaN or infinity inside `value`, if any."""
+    kind = type(value)
+    if kind is float:
+        return None if math.isfinite(value) else path
+    if value is None or kind is int or kind is str or kind is bool:
+        return None  # the common cases, before the slower checks against ABCs
     if isinstance(value, float):
         return None if math.isfinite(value) else path
     if isinstance(value, Mapping):

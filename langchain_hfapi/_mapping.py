@@ -7,6 +7,7 @@ the mapping either as a dict keyed by provider or as a list of objects with a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,8 +142,12 @@ def _why_unusable(
 
 def cache_key(hub_url: str, token: str | None, repo_id: str) -> tuple[str, str, str]:
     """Builds the cache key; the token is hashed so it is never kept in clear."""
-    digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
-    return (hub_url, digest, repo_id)
+    return (hub_url, _token_digest(token or ""), repo_id)
+
+
+@functools.lru_cache(maxsize=64)  # as many tokens as `_redact` remembers anyway
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 class MappingCache(TTLCache[list[ProviderMapping]]):

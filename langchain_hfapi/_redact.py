@@ -48,6 +48,8 @@ def remember_secret(secret: str) -> None:
     if len(secret) < MIN_SECRET_CHARS:
         return
     with _lock:
+        if _recent and next(reversed(_recent)) == secret:
+            return  # already the newest: the common case, one model after another
         _recent.pop(secret, None)
         _recent[secret] = None
         while len(_recent) > MAX_SECRETS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -94,6 +95,16 @@ def resolve_target(
         >>> resolve_target("llama-3.3-70b:groq")
         Target(repo_id='meta-llama/Llama-3.3-70B-Instruct', providers=('groq',), policy=None, base_url=None)
     """  # noqa: E501
+    choice = provider if provider is None or isinstance(provider, str) else tuple(provider)
+    try:  # resolved once per distinct arguments: construction and every call resolve
+        return _resolve_once(model, choice, tuple(aliases.items()) if aliases else (), base_url)
+    except TypeError:  # a provider list holding something that cannot be hashed
+        return _resolve(model, provider, aliases, base_url)
+
+
+def _resolve(
+    model: str, provider: ProviderChoice, aliases: Mapping[str, str] | None, base_url: str | None
+) -> Target:
     if base_url is not None:
         return Target(validate_model_name(resolve_alias(model, aliases)), base_url=base_url)
     try:
@@ -104,6 +115,14 @@ def resolve_target(
     repo_id = validate_repo_id(resolve_alias(name, aliases))
     providers, policy = _parse_provider(route if route is not None else provider)
     return Target(repo_id, providers, policy)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve_once(
+    model: str, provider: ProviderChoice, aliases: tuple[tuple[str, str], ...], base_url: str | None
+) -> Target:
+    """`_resolve`, kept per arguments (a `Target` is immutable; errors are not kept)."""
+    return _resolve(model, provider, dict(aliases), base_url)
 
 
 def build_candidates(

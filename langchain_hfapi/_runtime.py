@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import operator
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -24,6 +23,7 @@ from langchain_hfapi._async_client import AsyncHFClient
 from langchain_hfapi._body_limits import BodyLimits
 from langchain_hfapi._client import HFClient
 from langchain_hfapi._client_core import CONNECT_TIMEOUT, ClientSettings
+from langchain_hfapi._lru import SharedLRU
 from langchain_hfapi._state import StateStore
 
 __all__ = [
@@ -133,37 +133,25 @@ def _snapshot(fields: tuple[Any, ...]) -> tuple[Any, ...]:
     return (*fields[:_HEADERS], dict(headers), *fields[_HEADERS + 1 :])
 
 
-class _SharedSettings:
-    """Settings already built in this process, by field values (LRU).
+_SHARED_SETTINGS: SharedLRU[ClientSettings] = SharedLRU(MAX_SHARED_SETTINGS)
+
+
+def shared_settings(model: Any, fields: tuple[Any, ...]) -> ClientSettings:
+    """Returns the settings for these field values, built once per process (LRU).
 
     Models built per request with the same fields share one `ClientSettings`
     instead of checking and building it again.
     """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._built: OrderedDict[tuple[Any, ...], ClientSettings] = OrderedDict()
-
-    def settings(self, model: Any, fields: tuple[Any, ...]) -> ClientSettings:
-        headers = fields[_HEADERS]
-        key = (*fields[:_HEADERS], tuple(sorted((headers or {}).items())), *fields[_HEADERS + 1 :])
-        try:
-            with self._lock:
-                found = self._built.get(key)
-                if found is not None:
-                    self._built.move_to_end(key)
-                    return found
-        except TypeError:  # a field value that cannot be hashed
-            return client_settings(model)
-        built = client_settings(model)  # raises on settings that cannot be sent
-        with self._lock:
-            self._built[key] = built
-            if len(self._built) > MAX_SHARED_SETTINGS:
-                self._built.popitem(last=False)
-        return built
-
-
-_SHARED = _SharedSettings()
+    headers = fields[_HEADERS]
+    key = (*fields[:_HEADERS], tuple(sorted((headers or {}).items())), *fields[_HEADERS + 1 :])
+    try:
+        found = _SHARED_SETTINGS.get(key)
+    except TypeError:  # a field value that cannot be hashed
+        return client_settings(model)
+    if found is None:
+        found = client_settings(model)  # raises on settings that cannot be sent
+        _SHARED_SETTINGS.put(key, found)
+    return found
 
 
 class _Slot(Generic[_Client]):
@@ -190,7 +178,7 @@ class _Slot(Generic[_Client]):
         with lock:
             client = self._current(fields, http, store)
             if client is None:
-                client = self._build(_SHARED.settings(model, fields), http, store)
+                client = self._build(shared_settings(model, fields), http, store)
                 self._held = (_snapshot(fields), http, store, client)
             return client
 

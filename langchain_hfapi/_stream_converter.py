@@ -106,7 +106,9 @@ class StreamConverter:
 
         Returns:
             A chunk when the event carries content, reasoning, tool-call
-            fragments or log probabilities; `None` otherwise.
+            fragments or log probabilities; `None` otherwise. Attribution is
+            on the first and last chunks only: a chunk in between carries
+            `response_metadata` only for its `logprobs`.
 
         Raises:
             MalformedResponseError: If the event's choices, delta, content,
@@ -139,6 +141,10 @@ class StreamConverter:
                 return None
             self._text.append(text)
             return AIMessageChunk(content=text)
+        return self._full_chunk(choice, delta)
+
+    def _full_chunk(self, choice: dict[str, Any], delta: dict[str, Any]) -> AIMessageChunk | None:
+        """Converts a delta with reasoning, tool calls, log probabilities or content parts."""
         content = read_text(delta)
         reasoning = read_reasoning(delta)
         raw_calls = delta.get("tool_calls")

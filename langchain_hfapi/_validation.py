@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from typing import Any
 
+from langchain_core.utils.utils import get_pydantic_field_names
 from pydantic import SecretStr
 
 from langchain_hfapi._input_checks import (
@@ -16,7 +18,7 @@ from langchain_hfapi._input_checks import (
 from langchain_hfapi._preferences import check_prefs
 from langchain_hfapi._redact import warn
 
-__all__ = ["check_settings", "collect_extra_kwargs"]
+__all__ = ["check_settings", "collect_extra_kwargs", "known_field_names"]
 
 _POSITIVE_SECONDS = (
     "timeout",
@@ -37,6 +39,12 @@ _POSITIVE_COUNTS = (
     "max_events_before_token",
 )
 _FINITE_NUMBERS = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "logit_bias")
+
+
+@functools.cache
+def known_field_names(cls: type) -> frozenset[str]:
+    """Returns a model class's field names and aliases, computed once per class."""
+    return frozenset(get_pydantic_field_names(cls))
 
 
 def collect_extra_kwargs(values: Any, known: Collection[str]) -> Any:

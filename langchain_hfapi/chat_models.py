@@ -16,10 +16,10 @@ from typing import Any, Literal
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
+from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
-from langchain_core.utils.utils import get_pydantic_field_names
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
@@ -43,6 +43,7 @@ from langchain_hfapi._profile_mixin import ProfileMixin
 from langchain_hfapi._profiles import warn_unknown_profile_keys
 from langchain_hfapi._routing import Target, resolve_target
 from langchain_hfapi._runtime import ModelRuntime, sampling_params
+from langchain_hfapi._serialization import shared_to_json
 from langchain_hfapi._state import StateStore, resolve_store
 from langchain_hfapi._stream_converter import (
     StreamConverter,
@@ -60,7 +61,7 @@ from langchain_hfapi._traces import (
     with_llm_output,
     with_token_usage,
 )
-from langchain_hfapi._validation import check_settings, collect_extra_kwargs
+from langchain_hfapi._validation import check_settings, collect_extra_kwargs, known_field_names
 from langchain_hfapi._version import __version__
 from langchain_hfapi.errors import HuggingFaceAPIError
 
@@ -195,7 +196,7 @@ class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
     @classmethod
     def _collect_hfapi_extra(cls, values: Any) -> Any:
         """Moves unknown constructor kwargs into `model_kwargs`, with a warning."""
-        return collect_extra_kwargs(values, get_pydantic_field_names(cls))
+        return collect_extra_kwargs(values, known_field_names(cls))
 
     @model_validator(mode="after")
     def _check_profile_keys(self) -> ChatHuggingFaceAPI:
@@ -235,6 +236,10 @@ class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
     def get_lc_namespace(cls) -> list[str]:
         """Returns the namespace LangChain serialization stores the class under."""
         return ["langchain_hfapi", "chat_models"]
+
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        """Serializes the model as langchain-core does, once per distinct field values."""
+        return shared_to_json(self, super().to_json)
 
     @property
     def _default_params(self) -> dict[str, Any]:

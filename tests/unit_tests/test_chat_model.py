@@ -85,6 +85,17 @@ def test_stream_puts_attribution_first_and_usage_once_at_the_end(
     assert sent_body(router)["stream_options"] == {"include_usage": True}
 
 
+async def test_chunks_between_first_and_last_carry_only_their_text(
+    make_llm: MakeLLM, router: RouterServer
+) -> None:
+    llm = make_llm()
+    for chunks in (list(llm.stream("hi")), [c async for c in llm.astream("hi")]):
+        middle = chunks[1:-1]
+        assert middle and all(c.content for c in middle)
+        assert [c.response_metadata for c in middle] == [{} for _ in middle]
+        assert total(chunks).response_metadata["model_provider"] == "huggingface"
+
+
 def test_summed_stream_metadata_equals_invoke_metadata(
     make_llm: MakeLLM, router: RouterServer
 ) -> None:

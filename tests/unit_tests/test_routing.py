@@ -201,6 +201,19 @@ def test_resolve_target_rejects(model: str, provider: object, match: str) -> Non
         resolve_target(model, provider)  # type: ignore[arg-type]
 
 
+def test_resolve_target_is_kept_per_arguments_and_never_keeps_a_refusal() -> None:
+    first = resolve_target("llama-3.3-70b", ["groq", "together"])
+    assert resolve_target("llama-3.3-70b", ("groq", "together")) is first  # one Target
+    assert resolve_target("llama-3.3-70b", ["together", "groq"]).providers == ("together", "groq")
+    assert resolve_target("mine", aliases={"mine": "me/a"}).repo_id == "me/a"
+    assert resolve_target("mine", aliases={"mine": "me/b"}).repo_id == "me/b"
+    for _ in range(2):
+        with pytest.raises(ValueError, match="Invalid provider"):
+            resolve_target(LLAMA, ["Bad"])
+    with pytest.raises(TypeError):  # a provider list that cannot be hashed is still checked
+        resolve_target(LLAMA, [["together"]])  # type: ignore[list-item]
+
+
 def test_resolve_target_bad_provider_message_does_not_mention_placeholder_model() -> None:
     with pytest.raises(ValueError) as info:
         resolve_target(LLAMA, "Bad Slug")

@@ -275,6 +275,28 @@ def test_url_with_a_password_is_refused_without_quoting_it(
     assert router.requests == []
 
 
+def test_a_good_url_is_checked_once_and_a_bad_one_every_time() -> None:
+    from langchain_hfapi import _input_checks
+
+    for port in range(2000, 2000 + _input_checks.MAX_GOOD_URLS + 10):
+        _input_checks.check_url("router_url", f"http://127.0.0.1:{port}")
+    assert len(_input_checks._GOOD_URLS) <= _input_checks.MAX_GOOD_URLS
+    bad = f"http://admin:{URL_PASSWORD}@127.0.0.1:2000"
+    for _ in range(2):
+        with pytest.raises(ValueError, match="user name or password"):
+            _input_checks.check_url("router_url", bad)
+    assert bad not in _input_checks._GOOD_URLS
+
+
+def test_a_token_remembered_again_is_still_redacted_with_the_others() -> None:
+    from langchain_hfapi._redact import redact, remember_secret
+
+    first, second = "sk-first-configured-secret", "sk-second-configured-secret"
+    for secret in (first, first, second, second, first):
+        remember_secret(secret)
+    assert redact(f"{first} and {second}") == "*** and ***"
+
+
 def test_helpers_refuse_a_url_with_a_password(router: RouterServer) -> None:
     url = router.url.replace("http://", f"http://admin:{URL_PASSWORD}@")
     for call in (

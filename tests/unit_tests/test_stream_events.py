@@ -21,7 +21,8 @@ def sse(*events: Any, done: bool = True) -> bytes:
 
 def test_events_before_an_error_event_are_handed_over_before_it_is_raised() -> None:
     reader = EventReader()
-    events = list(reader.feed(sse(chunk({"content": "a"}), {"error": "boom"}, chunk({"content": "b"}))))
+    body = sse(chunk({"content": "a"}), {"error": "boom"}, chunk({"content": "b"}))
+    events = list(reader.feed(body))
     assert [e["choices"][0]["delta"]["content"] for e in events] == ["a"]
     assert reader.stopped
     with pytest.raises(ProviderError, match="boom"):
@@ -201,3 +202,15 @@ async def test_error_event_after_text_keeps_the_text_on_the_error(
     assert "".join(c.text for c in chunks) == "Hello"
     assert err.partial_message is not None and err.partial_message.content == "Hello"
     assert err.partial_message.response_metadata["provider"] == "together"
+
+
+def test_events_are_parsed_one_at_a_time_as_they_are_taken() -> None:
+    reader = EventReader()
+    body = sse(chunk({"content": "a"}), chunk({"content": "b"}), done=False) + b"data: {x\n\n"
+    events = reader.feed(body)
+    assert next(events)["choices"][0]["delta"]["content"] == "a"
+    assert not reader.stopped  # the unreadable third event is not parsed yet
+    assert [e["choices"][0]["delta"]["content"] for e in events] == ["b"]
+    assert reader.stopped
+    with pytest.raises(MalformedResponseError, match="not a JSON object"):
+        reader.check()

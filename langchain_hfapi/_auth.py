@@ -6,9 +6,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from langchain_hfapi._input_checks import normalize_token
 
-__all__ = ["MISSING_TOKEN_HELP", "find_token", "token_path"]
+__all__ = ["MISSING_TOKEN_HELP", "find_token", "secret_token_from_env", "token_path"]
 
 MISSING_TOKEN_HELP = (
     "No Hugging Face token found. Create one with the 'Make calls to Inference "  # noqa: S105
@@ -68,3 +70,9 @@ def find_token(env: Mapping[str, str] | None = None) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return normalize_token(text, f"the token file {path}")
+
+
+def secret_token_from_env() -> SecretStr | None:
+    """Returns the token `find_token` discovers, as a `SecretStr` (the `api_key` default)."""
+    token = find_token()
+    return SecretStr(token) if token else None

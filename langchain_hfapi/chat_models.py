@@ -25,7 +25,7 @@ from typing_extensions import Self
 
 from langchain_hfapi._aliases import DEFAULT_MODEL, DEFAULT_VISION_MODEL
 from langchain_hfapi._async_client import AsyncHFClient
-from langchain_hfapi._auth import find_token
+from langchain_hfapi._auth import secret_token_from_env
 from langchain_hfapi._body_limits import DEFAULT_LIMITS
 from langchain_hfapi._call_setup import (
     add_cost,
@@ -68,11 +68,6 @@ from langchain_hfapi.errors import HuggingFaceAPIError
 __all__ = ["ChatHuggingFaceAPI"]
 
 
-def _token_from_env() -> SecretStr | None:
-    token = find_token()
-    return SecretStr(token) if token else None
-
-
 class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
     """Chat model for every model served by Hugging Face Inference Providers.
 
@@ -107,7 +102,7 @@ class ChatHuggingFaceAPI(ProfileMixin, ToolsMixin, BaseChatModel):
     """Alias ("llama-3.3-70b"), Hub repo id, "repo:provider" or "repo:fastest"."""
     provider: str | list[str] | None = None
     """None/"auto" (Hub mapping order), a slug, a list of slugs, or a policy."""
-    api_key: SecretStr | None = Field(default_factory=_token_from_env)
+    api_key: SecretStr | None = Field(default_factory=secret_token_from_env)
     """Hugging Face token; defaults to HF_TOKEN or the saved login token."""
     base_url: str | None = None
     """An OpenAI-compatible server (Inference Endpoint, TGI, vLLM); skips the Hub."""

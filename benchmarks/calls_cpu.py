@@ -96,8 +96,11 @@ def _sync(make: Callable[[], BaseChatModel], fresh: bool) -> Callable[[], None]:
     return run
 
 
+_LOOP = asyncio.new_event_loop()  # one loop, as in an application (ChatOpenAI's pool needs it)
+
+
 def _async(make: Callable[[], BaseChatModel], fresh: bool) -> Callable[[], None]:
-    loop = asyncio.new_event_loop()
+    loop = _LOOP
     model = make()
 
     async def one() -> None:
@@ -107,7 +110,7 @@ def _async(make: Callable[[], BaseChatModel], fresh: bool) -> Callable[[], None]
     return lambda: loop.run_until_complete(one())
 
 
-def _makers(url: str) -> dict[str, Callable[[], BaseChatModel]]:
+def model_makers(url: str) -> dict[str, Callable[[], BaseChatModel]]:
     makers: dict[str, Callable[[], BaseChatModel]] = {
         "minimal": lambda: MinimalSharedChat(url=f"{url}/v1/chat/completions"),
         "ChatHuggingFaceAPI": lambda: ChatHuggingFaceAPI(
@@ -139,7 +142,7 @@ def main() -> None:
     ]
     try:
         for title, url, runner, fresh, calls in cases:
-            runs = {name: runner(make, fresh) for name, make in _makers(url).items()}
+            runs = {name: runner(make, fresh) for name, make in model_makers(url).items()}
             results = _median_cpu(runs, calls, args.rounds)
             if title.startswith("per chunk"):
                 results = {name: value / 500 for name, value in results.items()}

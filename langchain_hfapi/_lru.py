@@ -1,19 +1,13 @@
-"""A small thread-safe LRU map, and keys made of a model's field values.
-
-Work that depends only on a model's settings (checking them, serializing the
-model) is done once per distinct values and shared by the models built
-later with the same ones, e.g. one model per request.
-"""
+"""A small thread-safe LRU map, for what equal models share (settings, serializations)."""
 
 from __future__ import annotations
 
-import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from collections.abc import Hashable
+from typing import Generic, TypeVar
 
-__all__ = ["SharedLRU", "field_values", "frozen"]
+__all__ = ["SharedLRU"]
 
 V = TypeVar("V")
 
@@ -60,43 +54,3 @@ class SharedLRU(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._values)
-
-
-_getters: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
-
-
-def field_values(model: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """Reads a pydantic model's serialized (not excluded) fields.
-
-    Args:
-        model: A pydantic model instance.
-
-    Returns:
-        The field names, in declaration order, and their current values.
-    """
-    cls = type(model)
-    found = _getters.get(cls)
-    if found is None:
-        names = tuple(name for name, field in cls.model_fields.items() if not field.exclude)
-        getter = operator.attrgetter(*names)
-        read = getter if len(names) > 1 else (lambda m: (getter(m),))
-        found = _getters[cls] = (names, read)
-    return found[0], found[1](model)
-
-
-def frozen(value: Any) -> Hashable:
-    """Returns a hashable stand-in for a value, types included (`1`, `1.0`, `True` differ).
-
-    Dicts, lists and tuples are frozen recursively; a value that cannot be
-    hashed makes hashing the result raise `TypeError`.
-
-    Example:
-        >>> frozen({"a": [1]}) == frozen({"a": [1.0]})
-        False
-    """
-    kind = type(value)
-    if kind is dict:
-        return (dict, tuple((k, frozen(v)) for k, v in value.items()))
-    if kind is list or kind is tuple:
-        return (kind, tuple(frozen(v) for v in value))
-    return (kind, value)

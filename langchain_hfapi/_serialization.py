@@ -14,10 +14,11 @@ the cache. A value that cannot be hashed skips the cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from langchain_hfapi._lru import SharedLRU, field_values, frozen
+from langchain_hfapi._lru import SharedLRU
 
 __all__ = ["MAX_SHARED_JSON", "shared_to_json"]
 
@@ -25,6 +26,46 @@ MAX_SHARED_JSON = 64  # distinct field values whose serialization is kept
 
 _T = TypeVar("_T")
 _CACHE: SharedLRU[Any] = SharedLRU(MAX_SHARED_JSON)
+
+
+_getters: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
+
+
+def field_values(model: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """Reads a pydantic model's serialized (not excluded) fields.
+
+    Args:
+        model: A pydantic model instance.
+
+    Returns:
+        The field names, in declaration order, and their current values.
+    """
+    cls = type(model)
+    found = _getters.get(cls)
+    if found is None:
+        names = tuple(name for name, field in cls.model_fields.items() if not field.exclude)
+        getter = operator.attrgetter(*names)
+        read = getter if len(names) > 1 else (lambda m: (getter(m),))
+        found = _getters[cls] = (names, read)
+    return found[0], found[1](model)
+
+
+def frozen(value: Any) -> Hashable:
+    """Returns a hashable stand-in for a value, types included (`1`, `1.0`, `True` differ).
+
+    Dicts, lists and tuples are frozen recursively; a value that cannot be
+    hashed makes hashing the result raise `TypeError`.
+
+    Example:
+        >>> frozen({"a": [1]}) == frozen({"a": [1.0]})
+        False
+    """
+    kind = type(value)
+    if kind is dict:
+        return (dict, tuple((k, frozen(v)) for k, v in value.items()))
+    if kind is list or kind is tuple:
+        return (kind, tuple(frozen(v) for v in value))
+    return (kind, value)
 
 
 def _copied(value: Any) -> Any:

@@ -21,8 +21,8 @@ class SharedLRU(Generic[V]):
     Example:
         >>> cache: SharedLRU[int] = SharedLRU(2)
         >>> cache.put("a", 1)
-        ... cache.put("b", 2)
-        ... cache.put("c", 3)
+        >>> cache.put("b", 2)
+        >>> cache.put("c", 3)
         >>> cache.get("a") is None, cache.get("c")
         (True, 3)
     """

@@ -141,11 +141,11 @@ def _why_unusable(
 
 
 def cache_key(hub_url: str, token: str | None, repo_id: str) -> tuple[str, str, str]:
-    """Builds the cache key; the token is hashed so it is never kept in clear."""
+    """Builds the cache key; it holds a hash of the token, never the token (Redis keys too)."""
     return (hub_url, _token_digest(token or ""), repo_id)
 
 
-@functools.lru_cache(maxsize=64)  # as many tokens as `_redact` remembers anyway
+@functools.lru_cache(maxsize=64)  # the tokens `_redact` already holds in memory: no new copy
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 

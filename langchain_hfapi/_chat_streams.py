@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import httpx
 
@@ -51,7 +51,35 @@ def araw_body(response: httpx.Response) -> AsyncIterator[bytes]:
     return stream.__aiter__()
 
 
-class ChatStream:
+_Events = TypeVar(
+    "_Events", Generator[dict[str, Any], None, None], AsyncGenerator[dict[str, Any], None]
+)
+
+
+class _OpenStream(Generic[_Events]):
+    """What both stream colours hold: the response, its events and attribution."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        events: _Events | None,
+        buffered: list[dict[str, Any]],
+        metadata: dict[str, Any],
+        cand: Candidate,
+    ) -> None:
+        self.metadata = metadata
+        self._response = response
+        self._events: _Events | None = events
+        self._buffered = buffered
+        self._cand = cand
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers (provider, request id)."""
+        return self._response.headers
+
+
+class ChatStream(_OpenStream[Generator[dict[str, Any], None, None]]):
     """An open chat stream: attribution first, then decoded events.
 
     Created by `HFClient.open_stream` once a provider produced its first token.
@@ -62,20 +90,6 @@ class ChatStream:
     Attributes:
         metadata: The provider attribution for `response_metadata`.
     """
-
-    def __init__(
-        self,
-        response: httpx.Response,
-        events: Generator[dict[str, Any], None, None] | None,
-        buffered: list[dict[str, Any]],
-        metadata: dict[str, Any],
-        cand: Candidate,
-    ) -> None:
-        self.metadata = metadata
-        self._response = response
-        self._events = events
-        self._buffered = buffered
-        self._cand = cand
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         try:
@@ -88,11 +102,6 @@ class ChatStream:
                 raise with_context(err, self._cand, self._response.headers) from err
         finally:
             self.close()
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers (provider, request id)."""
-        return self._response.headers
 
     def close(self) -> None:
         """Closes the response and returns the connection to the pool."""
@@ -112,26 +121,12 @@ class ChatStream:
         self.close()
 
 
-class AsyncChatStream:
+class AsyncChatStream(_OpenStream[AsyncGenerator[dict[str, Any], None]]):
     """Async twin of `ChatStream`: attribution first, then decoded events.
 
     Attributes:
         metadata: The provider attribution for `response_metadata`.
     """
-
-    def __init__(
-        self,
-        response: httpx.Response,
-        events: AsyncGenerator[dict[str, Any], None] | None,
-        buffered: list[dict[str, Any]],
-        metadata: dict[str, Any],
-        cand: Candidate,
-    ) -> None:
-        self.metadata = metadata
-        self._response = response
-        self._events = events
-        self._buffered = buffered
-        self._cand = cand
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         try:
@@ -146,11 +141,6 @@ class AsyncChatStream:
                 raise with_context(err, self._cand, self._response.headers) from err
         finally:
             await self.aclose()
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers (provider, request id)."""
-        return self._response.headers
 
     async def aclose(self) -> None:
         """Closes the response and returns the connection to the pool."""
